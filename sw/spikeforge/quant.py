@@ -1,0 +1,126 @@
+"""Fixed-point quantization of a float SNN into the integer network (the spec).
+
+Every output channel c gets an integer threshold theta_c, the largest for which the
+channel's weights still fit the weight format: theta_c = min(floor(qmax / max|W_c|),
+2**threshold_bits - 1). Weights and biases become round(W * theta_c) and round(b * theta_c)
+(round half to even), so W_int / theta_c approximates W within 0.5 / theta_c: spikes are
+binary, so each neuron may keep its membrane in its own unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import UserError
+from .ir import Formats, Network, NeuronLayer, PoolGate
+
+
+class FormatOverflowError(UserError, ValueError):
+    """A value does not fit the chosen fixed-point format."""
+
+
+def signed_bits(low: int, high: int) -> int:
+    """Bits of the narrowest two's complement word that holds [low, high]."""
+    bits = 1
+    while low < -(1 << (bits - 1)) or high > (1 << (bits - 1)) - 1:
+        bits += 1
+    return bits
+
+
+def _thresholds(layer: NeuronLayer, formats: Formats) -> np.ndarray:
+    qmax = (1 << (formats.weight_bits - 1)) - 1
+    cap = (1 << formats.threshold_bits) - 1
+    peak = np.abs(layer.weights).reshape(-1, layer.channels).max(axis=0)
+    with np.errstate(divide="ignore"):
+        theta = np.where(peak > 0, np.floor(qmax / peak), cap)
+    theta = np.minimum(theta, cap).astype(np.int64)
+    if (theta < 1).any():
+        c = int(np.argmin(theta))
+        raise FormatOverflowError(
+            f"layer '{layer.name}' channel {c}: normalized weight {peak[c]:.3g} exceeds the "
+            f"largest {formats.weight_bits}-bit weight ({qmax}) even at threshold 1; raise "
+            "--weight-bits or normalize with a higher percentile"
+        )
+    return theta
+
+
+def quantize_layer(layer: NeuronLayer, formats: Formats) -> NeuronLayer:
+    """The integer version of one float neuron layer."""
+    theta = _thresholds(layer, formats)
+    weights = np.rint(layer.weights * theta).astype(np.int64)
+    bias = np.rint(layer.bias * theta).astype(np.int64)
+    limit = (1 << (formats.bias_bits - 1)) - 1
+    worst = int(np.abs(bias).max()) if bias.size else 0
+    if worst > limit:
+        c = int(np.argmax(np.abs(bias)))
+        need = signed_bits(-worst, worst)
+        raise FormatOverflowError(
+            f"layer '{layer.name}' channel {c}: bias {layer.bias[c]:.4g} x threshold "
+            f"{theta[c]} = {bias[c]} needs {need} bits, more than --bias-bits "
+            f"{formats.bias_bits}; convert with --bias-bits {need}"
+        )
+    return NeuronLayer(
+        name=layer.name,
+        kind=layer.kind,
+        in_shape=layer.in_shape,
+        out_shape=layer.out_shape,
+        weights=weights,
+        bias=bias,
+        threshold=theta,
+        strides=layer.strides,
+        pads=layer.pads,
+        scale=layer.scale,
+    )
+
+
+def quantize(net: Network, formats: Formats) -> Network:
+    """The integer network of a float SNN."""
+    if net.is_integer:
+        raise ValueError(f"network '{net.name}' is already quantized")
+    layers: list[NeuronLayer | PoolGate] = [
+        quantize_layer(layer, formats) if isinstance(layer, NeuronLayer) else layer
+        for layer in net.layers
+    ]
+    return Network(net.name, net.input_shape, layers, net.config, formats)
+
+
+@dataclass
+class LayerBounds:
+    """Worst-case integer ranges of one neuron layer (for the report and the backends)."""
+
+    current_min: int  # smallest synaptic current W.s + b in one timestep
+    current_max: int
+    membrane_min: int  # membrane range over max_timesteps without saturation
+    membrane_max: int
+
+    @property
+    def current_bits(self) -> int:
+        return signed_bits(self.current_min, self.current_max)
+
+    @property
+    def membrane_bits(self) -> int:
+        return signed_bits(self.membrane_min, self.membrane_max)
+
+
+def layer_bounds(net: Network, index: int) -> LayerBounds:
+    """Worst-case ranges of neuron layer ``index`` (of ``net.neuron_layers``)."""
+    layer = net.neuron_layers[index]
+    analog = index == 0 and net.config.input_mode == "analog"
+    in_max = 255 if analog else 1
+    w = layer.weights.reshape(-1, layer.channels).astype(np.int64)
+    i_max = in_max * np.clip(w, 0, None).sum(axis=0) + layer.bias
+    i_min = in_max * np.clip(w, None, 0).sum(axis=0) + layer.bias
+    theta, steps = layer.threshold, net.config.max_timesteps
+    start = theta // 2 if net.config.v_init == "half" else np.zeros_like(theta)
+    if net.config.reset == "subtract":
+        high = (
+            np.maximum(start, theta - 1)
+            + np.maximum(i_max, 0)
+            + (steps - 1) * np.maximum(i_max - theta, 0)
+        )
+    else:
+        high = np.maximum(start, theta - 1) + np.maximum(i_max, 0)
+    low = np.minimum(start + steps * np.minimum(i_min, 0), 0)
+    return LayerBounds(int(i_min.min()), int(i_max.max()), int(low.min()), int(high.max()))

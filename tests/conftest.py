@@ -1,0 +1,69 @@
+"""Shared fixtures: MNIST, a small trained MNIST CNN and its converted network.
+
+The converted network is built once per test session (about half a minute: the
+reference architecture trained for two epochs on 20,000 images) and reused by every test
+that needs a real network (CLI, HLS csim, RTL, driver).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    from spikeforge.datasets import load_dataset
+
+    return load_dataset("mnist", quiet=True)
+
+
+@pytest.fixture(scope="session")
+def mnist_model_path(mnist, tmp_path_factory) -> Path:
+    """The reference mnist-cnn, briefly trained (accuracy about 98.5%)."""
+    from spikeforge.train import save_model, train_model
+
+    model = train_model("mnist-cnn", mnist, epochs=2, limit=20000, quiet=True)
+    path = tmp_path_factory.mktemp("model") / "mnist-cnn.keras"
+    save_model(model, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist_net_dir(mnist, mnist_model_path, tmp_path_factory) -> Path:
+    """``spikeforge convert`` output for the session's MNIST model (T=32 default)."""
+    from spikeforge.cli import main
+
+    out = tmp_path_factory.mktemp("net") / "net"
+    code = main(
+        [
+            "convert",
+            str(mnist_model_path),
+            "--dataset",
+            "mnist",
+            "--out",
+            str(out),
+            "--calibration",
+            "2000",
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def mnist_net(mnist_net_dir):
+    from spikeforge.netdir import load_int_network
+
+    return load_int_network(mnist_net_dir)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)

@@ -1,0 +1,128 @@
+"""Random small integer networks and images, for checking every backend against the golden
+model (and the golden model against hand-worked cases).
+
+``random_network(seed)`` draws layer stacks, shapes, strides, paddings, word widths and run
+modes; weights and thresholds are scaled so that neurons actually spike, and narrow
+membranes make saturation happen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from spikeforge.ir import Formats, Network, NeuronLayer, PoolGate, SnnConfig, conv_output_size
+
+
+def _weights(rng: np.random.Generator, shape: tuple[int, ...], bits: int) -> np.ndarray:
+    qmax = (1 << (bits - 1)) - 1
+    return rng.integers(-qmax, qmax + 1, size=shape, dtype=np.int64)
+
+
+def _thresholds(rng, weights: np.ndarray, in_max: int, bits: int) -> np.ndarray:
+    """Thresholds around a typical positive input current, so that some neurons fire."""
+    channels = weights.shape[-1]
+    positive = np.clip(weights.reshape(-1, channels), 0, None).sum(axis=0) * in_max
+    typical = np.maximum(positive // 3, 1)
+    theta = (typical * rng.uniform(0.3, 1.5, size=channels)).astype(np.int64)
+    return np.clip(theta, 1, (1 << bits) - 1)
+
+
+def _bias(rng, theta: np.ndarray, bits: int) -> np.ndarray:
+    limit = (1 << (bits - 1)) - 1
+    bias = (theta * rng.uniform(-0.3, 0.3, size=len(theta))).astype(np.int64)
+    return np.clip(bias, -limit, limit)
+
+
+def random_network(seed: int, max_side: int = 9) -> Network:
+    """A random valid integer network (conv/gate stack, then dense layers)."""
+    rng = np.random.default_rng(seed)
+    membrane_bits = int(rng.integers(10, 25))
+    formats = Formats(
+        weight_bits=int(rng.integers(3, 9)),
+        bias_bits=int(rng.integers(6, membrane_bits + 1)),
+        threshold_bits=int(rng.integers(4, membrane_bits - 1)),
+        membrane_bits=membrane_bits,
+    )
+    max_t = int(rng.integers(4, 24))
+    config = SnnConfig(
+        reset=str(rng.choice(["subtract", "zero"])),
+        input_mode=str(rng.choice(["analog", "poisson"])),
+        v_init=str(rng.choice(["zero", "half"])),
+        seed=int(rng.integers(1, 2**32)),
+        timesteps=int(rng.integers(1, max_t + 1)),
+        max_timesteps=max_t,
+    )
+    shape = (
+        int(rng.integers(3, max_side + 1)),
+        int(rng.integers(3, max_side + 1)),
+        int(rng.integers(1, 4)),
+    )
+    input_shape = shape
+    layers: list[NeuronLayer | PoolGate] = []
+    in_max = 255 if config.input_mode == "analog" else 1
+    for _ in range(int(rng.integers(0, 3))):
+        kh, kw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        if kh > shape[0] or kw > shape[1]:
+            break
+        sh, sw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+        pads = tuple(int(rng.integers(0, k)) for k in (kh, kh, kw, kw))
+        out_hw = (
+            conv_output_size(shape[0], kh, sh, pads[0], pads[1]),
+            conv_output_size(shape[1], kw, sw, pads[2], pads[3]),
+        )
+        cout = int(rng.integers(1, 5))
+        weights = _weights(rng, (kh, kw, shape[2], cout), formats.weight_bits)
+        theta = _thresholds(rng, weights, in_max, formats.threshold_bits)
+        layers.append(
+            NeuronLayer(
+                f"conv{len(layers)}",
+                "conv",
+                shape,
+                (*out_hw, cout),
+                weights,
+                _bias(rng, theta, formats.bias_bits),
+                theta,
+                (sh, sw),
+                pads,
+            )
+        )
+        shape, in_max = (*out_hw, cout), 1
+        ph, pw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        if rng.random() < 0.6 and ph <= shape[0] and pw <= shape[1] and ph * pw > 1:
+            psh, psw = int(rng.integers(1, ph + 1)), int(rng.integers(1, pw + 1))
+            ppads = tuple(int(rng.integers(0, k)) for k in (ph, ph, pw, pw))
+            gate_hw = (
+                conv_output_size(shape[0], ph, psh, ppads[0], ppads[1]),
+                conv_output_size(shape[1], pw, psw, ppads[2], ppads[3]),
+            )
+            layers.append(
+                PoolGate(
+                    f"pool{len(layers)}", shape, (*gate_hw, shape[2]), (ph, pw), (psh, psw), ppads
+                )
+            )
+            shape = (*gate_hw, shape[2])
+    hidden = [int(rng.integers(2, 12)) for _ in range(int(rng.integers(0, 2)))]
+    for units in [*hidden, int(rng.integers(2, 6))]:
+        nin = int(np.prod(shape))
+        weights = _weights(rng, (nin, units), formats.weight_bits)
+        theta = _thresholds(rng, weights, in_max, formats.threshold_bits)
+        layers.append(
+            NeuronLayer(
+                f"dense{len(layers)}",
+                "dense",
+                (nin,),
+                (units,),
+                weights,
+                _bias(rng, theta, formats.bias_bits),
+                theta,
+            )
+        )
+        shape, in_max = (units,), 1
+    return Network(f"random{seed}", input_shape, layers, config, formats)
+
+
+def random_images(seed: int, net: Network, count: int) -> np.ndarray:
+    """uint8 images with a mix of zeros, mid-range values and full-scale pixels."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(count, *net.input_shape), dtype=np.uint8)
+    images[rng.random(images.shape) < 0.4] = 0
+    return images
