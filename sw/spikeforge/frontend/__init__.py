@@ -1,5 +1,5 @@
 """Model readers: each turns a trained model into an :class:`~spikeforge.ir.AnnGraph`."""
 
-from .errors import UnsupportedLayerError, refuse
+from .errors import ModelFileError, UnsupportedLayerError, refuse
 
-__all__ = ["UnsupportedLayerError", "refuse"]
+__all__ = ["ModelFileError", "UnsupportedLayerError", "refuse"]

@@ -9,6 +9,10 @@ class UnsupportedLayerError(UserError, ValueError):
     """A layer (or a setting of one) that the spiking network cannot express."""
 
 
+class ModelFileError(UserError):
+    """A model file that is missing or cannot be read."""
+
+
 def refuse(name: str, layer_type: str, setting: str, fix: str) -> UnsupportedLayerError:
     """The error for a layer whose ``setting`` cannot be converted, with the ``fix``."""
     return UnsupportedLayerError(

