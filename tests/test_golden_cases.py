@@ -165,3 +165,17 @@ def test_images_are_checked():
         simulate(net, np.zeros((2, 2, 1), np.uint8))
     with pytest.raises(ValueError, match="max_timesteps"):
         simulate(net, np.zeros((1, 2, 2, 1), np.uint8), 1000)
+
+
+def test_running_max_pool_counts_equal_the_window_maximum():
+    # same window as the tie test: A = (0,0) pixel 34 (spikes at t = 3, 6), B = (1,1) pixel
+    # 50 (t = 2, 4, 6). The window max count after t is 0 1 1 2 2 3: the output spikes
+    # whenever that maximum grows: t = 2, 4, 6. (The gate passes A's spike at t = 3 instead.)
+    net = _gate_net()
+    net.config = SnnConfig(pool="running_max")
+    image = np.array([[[34], [0]], [[0], [50]]], dtype=np.uint8)
+    np.testing.assert_array_equal(spike_train(net, image, 6, 1)[:, 0], [0, 1, 0, 1, 0, 1])
+    # A leader change: A = 67 spikes at t = 2, 3, 5, 6; B = 50 at t = 2, 4, 6. Max counts
+    # 0 1 2 2 3 4 -> output spikes at t = 2, 3, 5, 6 and ends with max(N_A, N_B) = 4 spikes.
+    image = np.array([[[67], [0]], [[0], [50]]], dtype=np.uint8)
+    np.testing.assert_array_equal(spike_train(net, image, 6, 1)[:, 0], [0, 1, 1, 0, 1, 1])

@@ -43,27 +43,29 @@ def infer_shapes(graph: ir.AnnGraph) -> list[ir.Shape]:
     return shapes
 
 
-def _relu(x: np.ndarray, enabled: bool, cap: float | None) -> np.ndarray:
-    if enabled:
-        x = np.maximum(x, 0)
-    if cap is not None:
-        x = np.minimum(x, cap)
-    return x
+def _relu(x: np.ndarray, spec: ir.Relu | None) -> np.ndarray:
+    if spec is None:
+        return x
+    if spec.levels is not None:
+        steps = np.clip(np.floor(x * (spec.levels / spec.cap) + 0.5), 0, spec.levels)
+        return (steps * (spec.cap / spec.levels)).astype(x.dtype)
+    x = np.maximum(x, 0)
+    return x if spec.cap is None else np.minimum(x, spec.cap)
 
 
 def apply_layer(layer: ir.AnnLayer, x: np.ndarray) -> np.ndarray:
     """One layer's float output for a batch ``x``."""
     if isinstance(layer, ir.Conv2D):
         y = conv2d(x, layer.kernel.astype(x.dtype), layer.strides, layer.pads) + layer.bias
-        return _relu(y, layer.relu, layer.relu_cap).astype(x.dtype)
+        return _relu(y, layer.relu).astype(x.dtype)
     if isinstance(layer, ir.Dense):
         y = dense(x, layer.weights) + layer.bias
-        return _relu(y, layer.relu, layer.relu_cap).astype(x.dtype)
+        return _relu(y, layer.relu).astype(x.dtype)
     if isinstance(layer, ir.BatchNorm):
         scale = layer.gamma / np.sqrt(layer.var + layer.epsilon)
         return ((x - layer.mean) * scale + layer.beta).astype(x.dtype)
     if isinstance(layer, ir.ReLU):
-        return _relu(x, True, layer.cap)
+        return _relu(x, layer.spec)
     if isinstance(layer, ir.MaxPool):
         return max_pool(x, layer.pool, layer.strides, layer.pads)
     if isinstance(layer, ir.AvgPool):

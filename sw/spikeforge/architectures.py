@@ -1,13 +1,44 @@
-"""Reference Keras architectures (imports Keras; not needed on the board)."""
+"""Reference Keras architectures (imports Keras; not needed on the board).
+
+Every hidden activation comes from an :class:`Activation` factory: a plain ReLU, or the
+clip-floor activation (``spikeforge.keras_layers.ClipFloor``) for low-latency conversion.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+ACTIVATIONS = ("relu", "clip-floor")
 
-def mnist_cnn(input_shape: tuple[int, int, int], num_classes: int) -> Any:
-    """A small MNIST CNN that fits a Zynq-7020 on chip (about 25k weights)."""
+
+@dataclass(frozen=True)
+class Activation:
+    """Which hidden activation the reference architectures use."""
+
+    kind: str = "relu"
+    levels: int = 8
+
+    def __post_init__(self) -> None:
+        if self.kind not in ACTIVATIONS:
+            raise ValueError(f"activation {self.kind!r}: choose from {', '.join(ACTIVATIONS)}")
+
+    def __call__(self, name: str) -> Any:
+        from keras import layers
+
+        if self.kind == "relu":
+            return layers.ReLU(name=name)
+        from .keras_layers import ClipFloor
+
+        return ClipFloor(self.levels, name=name)
+
+
+RELU = Activation()
+
+
+def mnist_cnn(input_shape: tuple[int, int, int], num_classes: int, act: Activation = RELU) -> Any:
+    """A small MNIST CNN that fits a Zynq-7020 on chip (about 18k weights)."""
     import keras
     from keras import layers
 
@@ -16,11 +47,11 @@ def mnist_cnn(input_shape: tuple[int, int, int], num_classes: int) -> Any:
             keras.Input(input_shape, name="image"),
             layers.Conv2D(16, 5, use_bias=True, name="conv1"),
             layers.BatchNormalization(name="bn1"),
-            layers.ReLU(name="relu1"),
+            act("relu1"),
             layers.MaxPooling2D(2, name="pool1"),
             layers.Conv2D(32, 5, name="conv2"),
             layers.BatchNormalization(name="bn2"),
-            layers.ReLU(name="relu2"),
+            act("relu2"),
             layers.MaxPooling2D(2, name="pool2"),
             layers.Flatten(name="flatten"),
             layers.Dropout(0.25, name="dropout"),
@@ -30,7 +61,7 @@ def mnist_cnn(input_shape: tuple[int, int, int], num_classes: int) -> Any:
     )
 
 
-def cifar10_cnn(input_shape: tuple[int, int, int], num_classes: int) -> Any:
+def cifar10_cnn(input_shape: tuple[int, int, int], num_classes: int, act: Activation = RELU) -> Any:
     """The CIFAR-10 net of Rueckauer et al. 2016 (section 4.1): 4 conv 32-32-64-64 3x3 with
     BatchNorm, 2x2 max-pool after conv 2 and 4, Dense 512, Dense 10."""
     import keras
@@ -40,7 +71,7 @@ def cifar10_cnn(input_shape: tuple[int, int, int], num_classes: int) -> Any:
         return [
             layers.Conv2D(filters, 3, padding="same", name=name),
             layers.BatchNormalization(name=f"{name}_bn"),
-            layers.ReLU(name=f"{name}_relu"),
+            act(f"{name}_relu"),
         ]
 
     return keras.Sequential(
@@ -57,7 +88,7 @@ def cifar10_cnn(input_shape: tuple[int, int, int], num_classes: int) -> Any:
             layers.Flatten(name="flatten"),
             layers.Dense(512, name="fc1"),
             layers.BatchNormalization(name="fc1_bn"),
-            layers.ReLU(name="fc1_relu"),
+            act("fc1_relu"),
             layers.Dropout(0.3, name="drop3"),
             layers.Dense(num_classes, activation="softmax", name="logits"),
         ],
@@ -65,7 +96,7 @@ def cifar10_cnn(input_shape: tuple[int, int, int], num_classes: int) -> Any:
     )
 
 
-ARCHITECTURES: dict[str, Callable[[tuple[int, int, int], int], Any]] = {
+ARCHITECTURES: dict[str, Callable[..., Any]] = {
     "mnist-cnn": mnist_cnn,
     "cifar10-cnn": cifar10_cnn,
 }

@@ -33,6 +33,7 @@ class ConvertOptions:
     """Everything a conversion depends on besides the model and calibration images."""
 
     percentile: float | None = 99.9  # None: no normalization; 100: max-norm
+    use_caps: bool = True  # threshold balancing: lambda = a clipped ReLU's cap where it has one
     config: ir.SnnConfig = field(default_factory=ir.SnnConfig)
     formats: ir.Formats = field(default_factory=ir.Formats)
     batch_size: int = 500
@@ -64,13 +65,21 @@ def step_check_canonical(state: ConversionState, options: ConvertOptions) -> Con
 
 
 def step_normalize(state: ConversionState, options: ConvertOptions) -> ConversionState:
+    """lambda per Conv2D/Dense: its cap (threshold balancing) or an activation percentile."""
     neurons = [la for la in state.graph.layers if isinstance(la, ir.Conv2D | ir.Dense)]
-    if options.percentile is None:
-        scales = [1.0] * len(neurons)
-    else:
-        scales = activation_scales(
-            state.graph, state.calibration, options.percentile, options.batch_size, state.quiet
+    caps = {la.name: la.relu.cap for la in neurons if options.use_caps and la.relu and la.relu.cap}
+    measured: dict[str, float] = {}
+    if options.percentile is not None:
+        uncapped = {la.name for la in neurons} - set(caps)
+        measured = activation_scales(
+            state.graph,
+            state.calibration,
+            options.percentile,
+            options.batch_size,
+            state.quiet,
+            names=uncapped,
         )
+    scales = [caps.get(la.name) or measured.get(la.name, 1.0) for la in neurons]
     return dataclasses.replace(state, scales=scales)
 
 

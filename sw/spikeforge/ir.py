@@ -29,6 +29,21 @@ Pads = tuple[int, int, int, int]  # top, bottom, left, right
 # ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Relu:
+    """A ReLU, optionally clipped at ``cap`` and, with ``levels``, quantized clip-floor:
+    ``cap / L * clip(floor(x * L / cap + 1/2), 0, L)`` (QCFS; QKeras' quantized_relu)."""
+
+    cap: float | None = None
+    levels: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.levels is not None and (self.cap is None or self.levels < 1):
+            raise ValueError("a clip-floor activation needs a cap and at least one level")
+        if self.cap is not None and not self.cap > 0:
+            raise ValueError(f"a ReLU cap must be positive, not {self.cap}")
+
+
 @dataclass
 class Conv2D:
     name: str
@@ -36,8 +51,7 @@ class Conv2D:
     bias: np.ndarray  # (cout,)
     strides: tuple[int, int] = (1, 1)
     pads: Pads = (0, 0, 0, 0)
-    relu: bool = False
-    relu_cap: float | None = None  # ReLU(max_value=...) or a trained clip threshold
+    relu: Relu | None = None  # the neurons' activation; None: linear
 
 
 @dataclass
@@ -45,8 +59,7 @@ class Dense:
     name: str
     weights: np.ndarray  # (nin, nout)
     bias: np.ndarray  # (nout,)
-    relu: bool = False
-    relu_cap: float | None = None
+    relu: Relu | None = None
 
 
 @dataclass
@@ -62,7 +75,7 @@ class BatchNorm:
 @dataclass
 class ReLU:
     name: str
-    cap: float | None = None
+    spec: Relu = field(default_factory=Relu)
 
 
 @dataclass
@@ -149,6 +162,7 @@ class Formats:
 ResetMode = Literal["subtract", "zero"]
 InputMode = Literal["analog", "poisson"]
 VInit = Literal["zero", "half"]
+PoolMode = Literal["gate", "running_max"]
 
 
 @dataclass(frozen=True)
@@ -158,6 +172,7 @@ class SnnConfig:
     reset: ResetMode = "subtract"
     input_mode: InputMode = "analog"
     v_init: VInit = "zero"
+    pool: PoolMode = "gate"  # max-pool: the paper's gate, or the running maximum of counts
     seed: int = 1  # Poisson generator seed, 1 .. 2**32 - 1
     timesteps: int = 32  # default T
     max_timesteps: int = 255  # compile-time maximum of T
@@ -169,6 +184,8 @@ class SnnConfig:
             raise ValueError(f"input must be 'analog' or 'poisson', not {self.input_mode!r}")
         if self.v_init not in ("zero", "half"):
             raise ValueError(f"v_init must be 'zero' or 'half', not {self.v_init!r}")
+        if self.pool not in ("gate", "running_max"):
+            raise ValueError(f"pool must be 'gate' or 'running_max', not {self.pool!r}")
         if not 1 <= self.seed < 2**32:
             raise ValueError(f"seed={self.seed} must be in 1 .. 2**32 - 1 (zero locks xorshift)")
         if not 1 <= self.max_timesteps < 2**16:
@@ -214,7 +231,7 @@ class NeuronLayer:
 
 @dataclass
 class PoolGate:
-    """Spiking max-pool: per window, pass the spike of the input with the highest count."""
+    """Spiking max-pool over windows of its input layer's spikes (``SnnConfig.pool``)."""
 
     name: str
     in_shape: Shape  # (H, W, C)

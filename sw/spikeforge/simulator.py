@@ -144,22 +144,36 @@ def _gate(layer: PoolGate, spikes: np.ndarray, counts: np.ndarray) -> np.ndarray
     Scans the window offsets in row-major order, replacing the choice only on a strictly
     higher count; padding holds count -1 and never wins.
     """
+    best_count = best_spike = None
+    for count, spike in _window_offsets(layer, counts, spikes):
+        if best_count is None:
+            best_count, best_spike = count, spike
+            continue
+        better = count > best_count
+        best_count = np.where(better, count, best_count)
+        best_spike = np.where(better, spike, best_spike)
+    return best_spike
+
+
+def _running_max(layer: PoolGate, counts: np.ndarray, own_counts: np.ndarray) -> np.ndarray:
+    """Spike where the window's highest input count exceeds the output's own count, so the
+    output count always equals the window's maximum count."""
+    highest = None
+    for count, _ in _window_offsets(layer, counts, None):
+        highest = count if highest is None else np.maximum(highest, count)
+    return highest > own_counts
+
+
+def _window_offsets(layer: PoolGate, counts: np.ndarray, spikes: np.ndarray | None):
+    """(counts, spikes) views of every window offset, row-major; padding: count -1, no spike."""
     counts = pad_nhwc(counts, layer.pads, -1)
-    spikes = pad_nhwc(spikes, layer.pads, 0)
+    spikes = None if spikes is None else pad_nhwc(spikes, layer.pads, 0)
     (ph, pw), (sh, sw) = layer.pool, layer.strides
     ho, wo = layer.out_shape[:2]
-    best_count = best_spike = None
     for dy in range(ph):
         for dx in range(pw):
             rows, cols = slice(dy, dy + ho * sh, sh), slice(dx, dx + wo * sw, sw)
-            count, spike = counts[:, rows, cols], spikes[:, rows, cols]
-            if best_count is None:
-                best_count, best_spike = count, spike
-                continue
-            better = count > best_count
-            best_count = np.where(better, count, best_count)
-            best_spike = np.where(better, spike, best_spike)
-    return best_spike
+            yield counts[:, rows, cols], None if spikes is None else spikes[:, rows, cols]
 
 
 def simulate(
@@ -223,7 +237,10 @@ def _simulate_batch(
         neuron_index = 0
         for li, layer in enumerate(net.layers):
             if isinstance(layer, PoolGate):
-                x = _gate(layer, x, counts[li - 1])
+                if net.config.pool == "gate":
+                    x = _gate(layer, x, counts[li - 1])
+                else:
+                    x = _running_max(layer, counts[li - 1], counts[li])
                 counts[li] += x
                 continue
             state, v = states[neuron_index], membranes[neuron_index]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .architectures import ARCHITECTURES
+from .architectures import ARCHITECTURES, RELU, Activation
 from .datasets import Dataset
 
 
@@ -16,10 +16,10 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def build_model(arch: str, dataset: Dataset) -> Any:
+def build_model(arch: str, dataset: Dataset, activation: Activation = RELU) -> Any:
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHITECTURES)}")
-    return ARCHITECTURES[arch](dataset.input_shape, dataset.num_classes)
+    return ARCHITECTURES[arch](dataset.input_shape, dataset.num_classes, activation)
 
 
 def train_model(
@@ -30,13 +30,14 @@ def train_model(
     seed: int = 0,
     limit: int | None = None,
     quiet: bool = False,
+    activation: Activation = RELU,
 ) -> Any:
     """Train ``arch`` on ``dataset`` (uint8 images scaled to [0, 1]); returns the model."""
     _quiet_tensorflow()
     import keras
 
     keras.utils.set_random_seed(seed)
-    model = build_model(arch, dataset)
+    model = build_model(arch, dataset, activation)
     images, labels = dataset.train_images, dataset.train_labels
     if limit is not None:
         images, labels = images[:limit], labels[:limit]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import UserError
 from .common import add_dataset, add_quiet, info, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from ..architectures import ARCHITECTURES
+    from ..architectures import ACTIVATIONS, ARCHITECTURES
 
     parser = subparsers.add_parser("train", help="train a reference architecture")
     parser.add_argument("--arch", required=True, choices=sorted(ARCHITECTURES))
@@ -19,20 +20,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=positive_int, help="train on the first N images only")
+    parser.add_argument(
+        "--activation",
+        choices=ACTIVATIONS,
+        default="relu",
+        help="hidden activation: relu, or clip-floor (trainable clip threshold, "
+        "floored to --levels steps) for low-latency conversion",
+    )
+    parser.add_argument(
+        "--levels",
+        type=positive_int,
+        default=8,
+        help="clip-floor quantization levels L (convert and run with T near L)",
+    )
     add_quiet(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..architectures import Activation
     from ..datasets import load_dataset
     from ..train import ann_predict, save_model, train_model
 
     if args.out.suffix != ".keras":
-        raise SystemExit(f"spikeforge train: error: --out {args.out} must end in .keras")
+        raise UserError(f"--out {args.out} must end in .keras (Keras 3 saves that format)")
     dataset = load_dataset(args.dataset, args.quiet)
-    info(args, f"training {args.arch} on {dataset.name} for {args.epochs} epochs")
+    activation = Activation(args.activation, args.levels)
+    info(
+        args, f"training {args.arch} ({activation.kind}) on {dataset.name} for {args.epochs} epochs"
+    )
     model = train_model(
-        args.arch, dataset, args.epochs, args.batch_size, args.seed, args.limit, args.quiet
+        args.arch,
+        dataset,
+        args.epochs,
+        args.batch_size,
+        args.seed,
+        args.limit,
+        args.quiet,
+        activation,
     )
     save_model(model, args.out)
     accuracy = float((ann_predict(model, dataset.test_images) == dataset.test_labels).mean())

@@ -24,6 +24,16 @@ def drop_dropout(graph: ir.AnnGraph) -> ir.AnnGraph:
     return ir.AnnGraph(graph.input_shape, layers, graph.name)
 
 
+def _combine(owner: ir.Conv2D | ir.Dense, relu: ir.ReLU) -> ir.Relu:
+    """The activation of ``owner`` after applying ``relu`` to its output."""
+    if owner.relu is None or owner.relu == ir.Relu():
+        return relu.spec
+    if relu.spec == ir.Relu():
+        return owner.relu
+    raise refuse(relu.name, "ReLU", f"a second clipping activation after '{owner.name}'",
+                 "keep one clipped or quantized ReLU per layer")
+
+
 def merge_relu(graph: ir.AnnGraph) -> ir.AnnGraph:
     """Attach each ReLU to the Conv2D/Dense before it (through max-pool/flatten)."""
     layers: list[ir.AnnLayer] = []
@@ -40,10 +50,7 @@ def merge_relu(graph: ir.AnnGraph) -> ir.AnnGraph:
             raise refuse(
                 layer.name, "ReLU", f"a ReLU {where}", "put each ReLU after a Conv2D or Dense layer"
             )
-        cap = owner.relu_cap
-        if layer.cap is not None:
-            cap = layer.cap if cap is None else min(cap, layer.cap)
-        layers[k] = dataclasses.replace(owner, relu=True, relu_cap=cap)
+        layers[k] = dataclasses.replace(owner, relu=_combine(owner, layer))
     return ir.AnnGraph(graph.input_shape, layers, graph.name)
 
 
@@ -82,9 +89,8 @@ def avgpool_to_conv(graph: ir.AnnGraph) -> ir.AnnGraph:
             kernel = np.zeros((*layer.pool, channels, channels))
             kernel[:, :, np.arange(channels), np.arange(channels)] = 1.0 / np.prod(layer.pool)
             layers.append(
-                ir.Conv2D(
-                    layer.name, kernel, np.zeros(channels), layer.strides, layer.pads, relu=True
-                )
+                ir.Conv2D(layer.name, kernel, np.zeros(channels), layer.strides, layer.pads,
+                          relu=ir.Relu())
             )
         else:
             layers.append(layer)
@@ -114,7 +120,7 @@ def check_canonical(graph: ir.AnnGraph) -> None:
             "end the model with a Dense layer, one unit per class",
         )
     for layer in neurons[:-1]:
-        if not layer.relu:
+        if layer.relu is None:
             raise refuse(
                 layer.name,
                 type(layer).__name__,

@@ -13,10 +13,15 @@ import numpy as np
 
 from .. import ir
 from ..ann_numpy import iter_activations
+from ..errors import UserError
 from ..progress import progress_bar
 
 _BUCKET_SHIFT = 12  # buckets of 2**12 neighbouring float32 bit patterns
 _BUCKETS = (0x7F800000 >> _BUCKET_SHIFT) + 1  # every finite positive float32
+
+
+class CalibrationError(UserError, ValueError):
+    """The calibration images cannot define a layer's normalization scale."""
 
 
 def _neuron_indices(graph: ir.AnnGraph) -> list[int]:
@@ -41,11 +46,13 @@ def activation_scales(
     percentile: float,
     batch_size: int = 500,
     quiet: bool = True,
-) -> list[float]:
-    """Per Conv2D/Dense layer, the ``percentile`` of its positive activations on ``images``."""
+    names: set[str] | None = None,
+) -> dict[str, float]:
+    """The ``percentile`` of the positive activations on ``images`` of every Conv2D/Dense
+    layer (or of those in ``names``), by layer name."""
     if not 0 < percentile <= 100:
         raise ValueError(f"percentile {percentile} must be in (0, 100]")
-    indices = _neuron_indices(graph)
+    indices = [i for i in _neuron_indices(graph) if names is None or graph.layers[i].name in names]
     histograms = [np.zeros(_BUCKETS, dtype=np.int64) for _ in indices]
     batches = -(-len(images) // batch_size)
     with progress_bar(2 * batches, "normalization statistics", quiet, unit="batch") as bar:
@@ -57,9 +64,10 @@ def activation_scales(
         for hist, i in zip(histograms, indices, strict=True):
             total = int(hist.sum())
             if total == 0:
-                raise ValueError(
+                raise CalibrationError(
                     f"layer '{graph.layers[i].name}' is never active on the "
-                    f"{len(images)} calibration images; its normalization scale is undefined"
+                    f"{len(images)} calibration images, so its normalization scale is "
+                    "undefined; calibrate on more images (--calibration) or use --norm none"
                 )
             lower, upper, weight = _ranks(total, percentile)
             cumulative = np.cumsum(hist)
@@ -73,8 +81,8 @@ def activation_scales(
                 keys = bits >> _BUCKET_SHIFT
                 store.append(bits[(keys >= b_lo) & (keys <= b_hi)])
             bar.update()
-    scales = []
-    for store, (_b_lo, _b_hi, r_lo, r_hi, weight) in zip(collected, wanted, strict=True):
+    scales = {}
+    for i, store, (_lo, _hi, r_lo, r_hi, weight) in zip(indices, collected, wanted, strict=True):
         values = np.sort(np.concatenate(store).view(np.float32).astype(np.float64))
-        scales.append(float(values[r_lo] + weight * (values[r_hi] - values[r_lo])))
+        scales[graph.layers[i].name] = float(values[r_lo] + weight * (values[r_hi] - values[r_lo]))
     return scales
