@@ -9,6 +9,7 @@ membranes make saturation happen.
 from __future__ import annotations
 
 import numpy as np
+
 from spikeforge.ir import Formats, Network, NeuronLayer, PoolGate, SnnConfig, conv_output_size
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from keras_builders import everything_model, keras_predict, random_images, sequential
 
+from keras_builders import everything_model, keras_predict, random_images, sequential
 from spikeforge import ir
 from spikeforge.ann_numpy import predict
 from spikeforge.frontend import UnsupportedLayerError

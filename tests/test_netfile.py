@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from netgen import random_images, random_network
 
+from netgen import random_images, random_network
 from spikeforge.netfile import NetworkFileError, build_id, load_network, save_network
 from spikeforge.simulator import simulate
 

@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import UserError
-from . import convert, evaluate, train
+from . import convert, evaluate, inspect, train
 
-COMMANDS = [train, convert, evaluate]
+COMMANDS = [train, inspect, convert, evaluate]
 
 
 def build_parser() -> argparse.ArgumentParser:

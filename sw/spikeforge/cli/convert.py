@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..ir import Formats, SnnConfig
 from .common import add_dataset, add_quiet, info, positive_int
+from .model_args import add_model
 
 _DEFAULT_FORMATS = Formats()
 _DEFAULT_CONFIG = SnnConfig()
@@ -54,6 +55,12 @@ def add_snn_options(parser: argparse.ArgumentParser) -> None:
         help="data-based normalization: max-norm, none, or the P-th percentile "
         "of activations (default 99.9)",
     )
+    group.add_argument(
+        "--ignore-caps",
+        action="store_true",
+        help="normalize clipped ReLUs (max_value, clip-floor, quantized_relu) "
+        "by --norm too, instead of balancing their threshold to the cap",
+    )
     group.add_argument("--reset", choices=["subtract", "zero"], default=_DEFAULT_CONFIG.reset)
     group.add_argument(
         "--input",
@@ -72,6 +79,13 @@ def add_snn_options(parser: argparse.ArgumentParser) -> None:
         default=_DEFAULT_CONFIG.v_init,
         help="initial membrane: 0 or half the threshold",
     )
+    group.add_argument(
+        "--pool",
+        choices=["gate", "running-max"],
+        default="gate",
+        help="max-pool: the paper's gate (spikes of the most active input), or running-max "
+        "(output count = highest input count; better at small T)",
+    )
     widths = parser.add_argument_group("word widths (bits)")
     for name in ("weight_bits", "bias_bits", "threshold_bits", "membrane_bits"):
         widths.add_argument(
@@ -89,6 +103,7 @@ def options_from_args(args: argparse.Namespace):
             reset=args.reset,
             input_mode=args.input_mode,
             v_init=args.v_init,
+            pool=args.pool.replace("-", "_"),
             seed=args.seed,
             timesteps=args.timesteps,
             max_timesteps=args.max_timesteps,
@@ -96,12 +111,14 @@ def options_from_args(args: argparse.Namespace):
         formats = Formats(args.weight_bits, args.bias_bits, args.threshold_bits, args.membrane_bits)
     except ValueError as err:
         raise UserError(str(err)) from err
-    return ConvertOptions(percentile=args.norm, config=config, formats=formats)
+    return ConvertOptions(
+        percentile=args.norm, use_caps=not args.ignore_caps, config=config, formats=formats
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("convert", help="convert a Keras model to a spiking network")
-    parser.add_argument("model", type=Path, help="a Keras model file (.keras or .h5)")
+    add_model(parser)
     add_dataset(parser)
     parser.add_argument("--out", type=Path, required=True, help="directory to write")
     parser.add_argument(
@@ -118,13 +135,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..datasets import load_dataset
     from ..flow import run_flow
-    from ..frontend.keras_model import keras_to_graph, load_keras_model
+    from ..frontend.graph import load_graph
+    from ..frontend.sources import KERAS_SUFFIXES
     from ..netdir import write_netdir
 
     options = options_from_args(args)
     dataset = load_dataset(args.dataset, args.quiet)
     info(args, f"reading {args.model}")
-    graph = keras_to_graph(load_keras_model(args.model))
+    graph = load_graph(args.model, args.weights)
     if tuple(graph.input_shape) != dataset.input_shape:
         raise UserError(
             f"model input {graph.input_shape} does not match {dataset.name} images "
@@ -136,14 +154,18 @@ def run(args: argparse.Namespace) -> int:
     )
     conversion = {
         "model": str(args.model),
+        "weights": None if args.weights is None else str(args.weights),
         "dataset": args.dataset,
         "calibration_images": len(calibration),
         "normalization": "none" if options.percentile is None else options.percentile,
+        "threshold_balancing": options.use_caps,
         "scales": state.scales,
         "config": dataclasses.asdict(options.config),
         "formats": dataclasses.asdict(options.formats),
     }
-    report = write_netdir(args.out, state.int_net, state.float_net, args.model, conversion)
+    # ann.keras (for `evaluate --backend ann`) only when the source is a Keras 3 model file
+    keras_file = args.model if args.model.suffix.lower() in KERAS_SUFFIXES else None
+    report = write_netdir(args.out, state.int_net, state.float_net, keras_file, conversion)
     print(
         f"{args.out}: {len(report['layers'])} layers, {report['neurons']} neurons, "
         f"{report['weights']} weights, build id {report['build_id']}"
