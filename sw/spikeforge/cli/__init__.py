@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import UserError
-from . import convert, evaluate, inspect, train
+from . import convert, evaluate, inspect, package, train
 
-COMMANDS = [train, inspect, convert, evaluate]
+COMMANDS = [train, inspect, convert, evaluate, package]
 
 
 def build_parser() -> argparse.ArgumentParser:
