@@ -6,7 +6,7 @@ import json
 
 from import_models import build
 from keras2_files import write_keras2
-from keras_builders import sequential
+from keras_builders import keras_predict, sequential
 from spikeforge.cli import main
 from spikeforge.netdir import load_int_network
 from spikeforge.simulator import simulate
@@ -53,7 +53,7 @@ def test_inspect_reports_unknown_layers_and_stops_mapping(tmp_path, capsys):
     assert "not checked (an earlier layer is refused)" in out
 
 
-def test_convert_keras2_json_with_weights(mnist, tmp_path):
+def test_convert_keras2_json_with_weights(mnist, tmp_path, capsys):
     from keras import layers as L
 
     model = sequential((28, 28, 1), [
@@ -68,6 +68,17 @@ def test_convert_keras2_json_with_weights(mnist, tmp_path):
     assert [layer.name for layer in net.layers] == ["c1", "c2", "out"]
     assert net.layers[0].pads == (1, 2, 1, 2) and net.layers[0].strides == (2, 2)
     conversion = json.loads((out / "conversion.json").read_text())
-    assert conversion["weights"] == str(files.weights)
+    assert conversion["weights"] == str(files.weights.resolve())
     assert not (out / "ann.keras").exists()  # only a Keras 3 model file is kept for the ANN
     assert simulate(net, mnist.test_images[:4], 8).counts.shape == (4, 10)
+    # the ANN backend runs the Keras 2 files as the numpy ANN: same classes as Keras
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--dataset", "mnist", "--backend", "ann", "--limit", "50",
+                 "--json", "--quiet"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    expected = keras_predict(model, mnist.test_images[:50]).argmax(axis=1)
+    assert figures["accuracy"] == float((expected == mnist.test_labels[:50]).mean())
+    files.weights.unlink()
+    assert main(["evaluate", str(out), "--dataset", "mnist", "--backend", "ann", "--limit", "5",
+                 "--quiet"]) == 2
+    assert "no longer there" in capsys.readouterr().err

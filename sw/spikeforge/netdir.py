@@ -2,7 +2,8 @@
 
     snn.json / snn.npz              the integer network: the spec every backend builds from
     snn_float.json / snn_float.npz  the float SNN, for measuring quantization loss
-    ann.keras                       the source model, for ``--backend ann``
+    ann.keras                       a Keras 3 source model, for ``--backend ann`` (other
+                                    sources run as the numpy ANN of the recorded files)
     conversion.json                 how it was made (options, dataset, scales)
     report.md / report.json         per-layer formats and overflow headroom
 
@@ -67,10 +68,3 @@ def load_int_network(net_dir: Path) -> Network:
 
 def load_float_network(net_dir: Path) -> Network:
     return load_network(_require_dir(net_dir) / FLOAT_STEM)
-
-
-def ann_path(net_dir: Path) -> Path:
-    path = _require_dir(net_dir) / ANN_FILE
-    if not path.is_file():
-        raise NetworkFileError(f"{path} is missing: the ANN backend needs the source model")
-    return path

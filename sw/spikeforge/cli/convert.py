@@ -153,8 +153,8 @@ def run(args: argparse.Namespace) -> int:
         graph, calibration, options, verify_images=dataset.test_images[:64], quiet=args.quiet
     )
     conversion = {
-        "model": str(args.model),
-        "weights": None if args.weights is None else str(args.weights),
+        "model": str(args.model.resolve()),
+        "weights": None if args.weights is None else str(args.weights.resolve()),
         "dataset": args.dataset,
         "calibration_images": len(calibration),
         "normalization": "none" if options.percentile is None else options.percentile,

@@ -7,6 +7,8 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .common import add_dataset, add_quiet, positive_int
 
 BACKENDS = ("ann", "float", "golden")
@@ -32,18 +34,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def ann_classes(net_dir: Path, images: np.ndarray) -> np.ndarray:
+    """The source model's classes: Keras runs a converted .keras model; models read from
+    Keras 2 / QKeras files run as the numpy ANN of the graph read from the files recorded
+    in conversion.json (Keras 3 cannot load those)."""
+    from ..netdir import ANN_FILE, NetworkFileError
+
+    if (net_dir / ANN_FILE).is_file():
+        from ..frontend.keras_model import load_keras_model
+        from ..train import ann_predict
+
+        return ann_predict(load_keras_model(net_dir / ANN_FILE), images)
+    from ..ann_numpy import predict
+    from ..frontend.graph import load_graph
+
+    conversion = json.loads((net_dir / "conversion.json").read_text())
+    model, weights = Path(conversion["model"]), conversion.get("weights")
+    if not model.is_file() or (weights and not Path(weights).is_file()):
+        raise NetworkFileError(
+            f"the ANN backend needs the source model {model}"
+            + (f" and weights {weights}" if weights else "")
+            + f" that {net_dir} was converted from; they are no longer there"
+        )
+    graph = load_graph(model, Path(weights) if weights else None)
+    return predict(graph, images).argmax(axis=1)
+
+
 def evaluate(
     net_dir: Path, images, labels, backend: str, timesteps: int | None, quiet: bool
 ) -> dict:
     """Run one backend on ``images``; returns the figures ``--json`` prints."""
-    from ..netdir import ann_path, load_float_network, load_int_network
+    from ..netdir import load_float_network, load_int_network
 
     start = time.perf_counter()
     if backend == "ann":
-        from ..frontend.keras_model import load_keras_model
-        from ..train import ann_predict
-
-        classes = ann_predict(load_keras_model(ann_path(net_dir)), images)
+        classes = ann_classes(net_dir, images)
         seconds = time.perf_counter() - start
         return {
             "backend": "ann",
