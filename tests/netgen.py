@@ -2,7 +2,7 @@
 model (and the golden model against hand-worked cases).
 
 ``random_network(seed)`` draws layer stacks, shapes, strides, paddings, word widths and run
-modes; weights and thresholds are scaled so that neurons actually spike, and narrow
+modes (reset, input, initial membrane, max-pool mode); weights and thresholds are scaled so that neurons actually spike, and narrow
 membranes make saturation happen.
 """
 
@@ -48,6 +48,7 @@ def random_network(seed: int, max_side: int = 9) -> Network:
         reset=str(rng.choice(["subtract", "zero"])),
         input_mode=str(rng.choice(["analog", "poisson"])),
         v_init=str(rng.choice(["zero", "half"])),
+        pool=str(rng.choice(["gate", "running_max"])),
         seed=int(rng.integers(1, 2**32)),
         timesteps=int(rng.integers(1, max_t + 1)),
         max_timesteps=max_t,

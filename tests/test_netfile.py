@@ -50,3 +50,11 @@ def test_missing_and_tampered_files_are_refused(tmp_path):
     (tmp_path / "net.npz").write_bytes(b"not a zip")
     with pytest.raises(NetworkFileError, match="cannot read"):
         load_network(tmp_path / "net")
+
+
+def test_values_outside_the_formats_are_refused(tmp_path):
+    net = random_network(4)
+    net.neuron_layers[0].weights[(0,) * net.neuron_layers[0].weights.ndim] = 1 << 20
+    save_network(net, tmp_path / "net")
+    with pytest.raises(NetworkFileError, match=r"weight outside -\d+\.\.\d+"):
+        load_network(tmp_path / "net")

@@ -71,7 +71,8 @@ def saturation_registers(net: Network) -> list[Register]:
             f"SAT_{i}",
             SAT_BASE + REGISTER_STRIDE * i,
             "ro",
-            f"membrane saturation events in layer {i} ('{layer.name}') during the last run",
+            f"membrane saturation events in layer {i} ('{layer.name}') during the last run "
+            "(saturates at 2^32 - 1)",
         )
         for i, layer in enumerate(net.neuron_layers)
     ]

@@ -86,6 +86,28 @@ def save_network(net: Network, stem: Path) -> None:
     stem.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
 
 
+def check_formats(net: Network) -> None:
+    """Raise unless every weight, bias and threshold fits the network's own word widths."""
+    assert net.formats is not None
+    fmt = net.formats
+    for layer in net.neuron_layers:
+        for what, values, low, high in (
+            (
+                "weight",
+                layer.weights,
+                -(1 << (fmt.weight_bits - 1)),
+                (1 << (fmt.weight_bits - 1)) - 1,
+            ),
+            ("bias", layer.bias, -(1 << (fmt.bias_bits - 1)), (1 << (fmt.bias_bits - 1)) - 1),
+            ("threshold", layer.threshold, 1, (1 << fmt.threshold_bits) - 1),
+        ):
+            if values.size and (values.min() < low or values.max() > high):
+                raise NetworkFileError(
+                    f"layer '{layer.name}': a {what} outside {low}..{high} does not fit the "
+                    "network's formats; the file was edited or written by a faulty tool"
+                )
+
+
 def load_network(stem: Path) -> Network:
     """Read a network written by :func:`save_network`."""
     json_path, npz_path = stem.with_suffix(".json"), stem.with_suffix(".npz")
@@ -138,6 +160,8 @@ def load_network(stem: Path) -> Network:
         config=SnnConfig(**meta["config"]),
         formats=Formats(**meta["formats"]) if meta["formats"] else None,
     )
+    if net.formats is not None:
+        check_formats(net)
     stored_id = meta.get("build_id")
     if stored_id is not None and stored_id != build_id(net):
         raise NetworkFileError(

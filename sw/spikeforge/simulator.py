@@ -138,7 +138,7 @@ class _NeuronState:
         return (events * self.fan_out).reshape(len(x), -1).sum(axis=1)
 
 
-def _gate(layer: PoolGate, spikes: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def gate_spikes(layer: PoolGate, spikes: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Per window, the spike of the input with the highest count (ties: first row-major).
 
     Scans the window offsets in row-major order, replacing the choice only on a strictly
@@ -155,7 +155,7 @@ def _gate(layer: PoolGate, spikes: np.ndarray, counts: np.ndarray) -> np.ndarray
     return best_spike
 
 
-def _running_max(layer: PoolGate, counts: np.ndarray, own_counts: np.ndarray) -> np.ndarray:
+def running_max_spikes(layer: PoolGate, counts: np.ndarray, own_counts: np.ndarray) -> np.ndarray:
     """Spike where the window's highest input count exceeds the output's own count, so the
     output count always equals the window's maximum count."""
     highest = None
@@ -238,9 +238,9 @@ def _simulate_batch(
         for li, layer in enumerate(net.layers):
             if isinstance(layer, PoolGate):
                 if net.config.pool == "gate":
-                    x = _gate(layer, x, counts[li - 1])
+                    x = gate_spikes(layer, x, counts[li - 1])
                 else:
-                    x = _running_max(layer, counts[li - 1], counts[li])
+                    x = running_max_spikes(layer, counts[li - 1], counts[li])
                 counts[li] += x
                 continue
             state, v = states[neuron_index], membranes[neuron_index]

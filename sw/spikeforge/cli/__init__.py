@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import UserError
-from . import convert, evaluate, inspect, package, train
+from . import convert, evaluate, hls, inspect, package, report, train
 
-COMMANDS = [train, inspect, convert, evaluate, package]
+COMMANDS = [train, inspect, convert, evaluate, package, hls, report]
 
 
 def build_parser() -> argparse.ArgumentParser:

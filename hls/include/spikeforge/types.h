@@ -1,0 +1,54 @@
+// spikeforge HLS library: common types.
+//
+// Processes of the per-image dataflow region exchange the events of one timestep as
+// event_word beats: the values of G consecutive channels [g*G, g*G + G) at (y, x), then
+// one beat with last = 1 that closes the step. Spikes carry VB = 1 bit per channel (a
+// mask); the analog input carries VB = 8 (the uint8 pixel values).
+#ifndef SPIKEFORGE_TYPES_H_
+#define SPIKEFORGE_TYPES_H_
+
+#include "ap_int.h"
+#include "hls_stream.h"
+
+namespace spikeforge {
+
+typedef ap_uint<16> steps_t;  // timesteps T of a run, 1 .. MAX_TIMESTEPS <= 65535
+typedef ap_uint<32> reg_t;    // one AXI4-Lite register
+typedef ap_uint<3> status_t;  // STATUS bits (docs/hardware-contract.md)
+
+const unsigned STATUS_TLAST_EARLY = 1;
+const unsigned STATUS_TLAST_MISSING = 2;
+const unsigned STATUS_BAD_TIMESTEPS = 4;
+
+template <int YB, int XB, int GB, int G, int VB>
+struct event_word {
+    ap_uint<YB> y;
+    ap_uint<XB> x;
+    ap_uint<GB> g;
+    ap_uint<G * VB> values;
+    ap_uint<1> last;
+};
+
+// The beat that closes a timestep.
+template <class WORD>
+WORD end_of_step() {
+    WORD word;
+    word.y = 0;
+    word.x = 0;
+    word.g = 0;
+    word.values = 0;
+    word.last = 1;
+    return word;
+}
+
+// Register arithmetic that sticks at 2^32 - 1 instead of wrapping.
+inline reg_t add_saturating(reg_t a, reg_t b) {
+#pragma HLS INLINE
+    ap_uint<33> sum = a;
+    sum += b;
+    return sum[32] ? reg_t(0xFFFFFFFFu) : reg_t(sum);
+}
+
+}  // namespace spikeforge
+
+#endif

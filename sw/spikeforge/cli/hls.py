@@ -1,0 +1,188 @@
+"""``spikeforge hls``: generate the HLS project of a network, C-simulate it on real test
+images and compare it with the golden model; with ``--vitis``, run the Vitis HLS flow."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from .common import DATASET_HELP, add_quiet, info, positive_int
+
+DEFAULT_OUT = Path("build/hls")
+
+
+def add_hls_options(parser: argparse.ArgumentParser) -> None:
+    """Target and architecture options (shared with ``spikeforge report``)."""
+    from ..hls.options import DEFAULT_CLOCK_NS, DEFAULT_MAX_LANES, DEFAULT_PART
+
+    group = parser.add_argument_group("HLS core")
+    group.add_argument("--part", default=DEFAULT_PART, help=f"FPGA part (default {DEFAULT_PART})")
+    group.add_argument(
+        "--clock",
+        type=float,
+        default=DEFAULT_CLOCK_NS,
+        metavar="NS",
+        help=f"clock period in ns (default {DEFAULT_CLOCK_NS:g})",
+    )
+    group.add_argument(
+        "--unroll",
+        nargs="+",
+        metavar="LAYER=LANES",
+        help="parallel neuron lanes of a layer (must divide its channels)",
+    )
+    group.add_argument(
+        "--max-lanes",
+        type=positive_int,
+        default=DEFAULT_MAX_LANES,
+        help="default lanes: the largest divisor of a layer's channels up to this "
+        f"(default {DEFAULT_MAX_LANES})",
+    )
+    group.add_argument(
+        "--no-resource-check",
+        action="store_true",
+        help="generate even if the estimate exceeds the part (or the part is unknown)",
+    )
+
+
+def hls_options(args: argparse.Namespace):
+    from ..hls.options import HlsOptions, parse_unroll
+
+    try:
+        return HlsOptions(
+            part=args.part,
+            clock_ns=args.clock,
+            unroll=parse_unroll(args.unroll),
+            max_lanes=args.max_lanes,
+            check_resources=not args.no_resource_check,
+        )
+    except ValueError as err:
+        raise UserError(str(err)) from None
+
+
+def dataset_name(net_dir: Path, given: str | None) -> str:
+    """``--dataset``, or the one the network was converted with."""
+    if given:
+        return given
+    try:
+        return json.loads((Path(net_dir) / "conversion.json").read_text())["dataset"]
+    except (OSError, ValueError, KeyError):
+        raise UserError(
+            f"{net_dir}/conversion.json does not name the dataset; pass --dataset"
+        ) from None
+
+
+def test_slice(args: argparse.Namespace, count: int) -> tuple[np.ndarray, np.ndarray]:
+    from ..datasets import load_dataset
+
+    dataset = load_dataset(dataset_name(args.net, args.dataset), args.quiet)
+    if count > len(dataset.test_images):
+        raise UserError(
+            f"--images {count}: the test split has {len(dataset.test_images)} images"
+        )
+    return dataset.test_images[:count], dataset.test_labels[:count]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "hls",
+        help="generate the HLS project, C-simulate it against the golden model",
+        description="Write a complete Vitis HLS project for the network, compile its C "
+        "testbench with g++, run it on real test images and compare every spike count, "
+        "class and saturation total with the golden model (must be equal).",
+    )
+    parser.add_argument("net", type=Path, help="directory written by `spikeforge convert`")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"project directory (default {DEFAULT_OUT})"
+    )
+    parser.add_argument("--dataset", help=DATASET_HELP + " (default: the conversion's)")
+    parser.add_argument(
+        "--images", "-n", type=positive_int, default=200, help="test images to simulate"
+    )
+    parser.add_argument(
+        "--timesteps",
+        "-T",
+        type=positive_int,
+        nargs="+",
+        help="one or more T to run (default: the network's)",
+    )
+    parser.add_argument(
+        "--vectors",
+        type=int,
+        default=10,
+        help="images in the testbench's golden vectors for Vitis csim/cosim (default 10)",
+    )
+    add_hls_options(parser)
+    parser.add_argument(
+        "--vitis",
+        action="store_true",
+        help="also run the Vitis HLS flow (needs vitis_hls on PATH)",
+    )
+    parser.add_argument(
+        "--vitis-steps",
+        default="csim,csynth,cosim,export",
+        help="comma-separated Vitis steps (default csim,csynth,cosim,export)",
+    )
+    add_quiet(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..hls import plan_network
+    from ..hls.csim import CsimBuild, compile_project, csim_images
+    from ..hls.project import generate_project
+    from ..hls.vitis import csynth_xml, read_csynth, require_vitis, run_vitis
+    from ..netdir import load_int_network
+    from ..simulator import simulate
+    from ..verify import compare
+
+    net = load_int_network(args.net)
+    steps_list = args.timesteps or [net.config.timesteps]
+    bad = [t for t in steps_list if t > net.config.max_timesteps]
+    if bad:
+        raise UserError(
+            f"--timesteps {bad[0]} exceeds the network's max_timesteps "
+            f"{net.config.max_timesteps}; convert with a larger --max-timesteps"
+        )
+    vitis_steps = tuple(s for s in args.vitis_steps.split(",") if s)
+    if args.vitis:
+        require_vitis()  # fail before minutes of csim
+    plan = plan_network(net, hls_options(args))
+    images, labels = test_slice(args, args.images)
+    info(args, f"hls: writing the project to {args.out}")
+    vectors = images[: max(args.vectors, 0)]
+    generate_project(plan, args.out, vectors, steps_list[0])
+    start = time.perf_counter()
+    compile_project(args.out)
+    info(args, f"hls: compiled the C testbench in {time.perf_counter() - start:.1f} s")
+    build = CsimBuild(plan, args.out)
+    failed = False
+    for steps in steps_list:
+        start = time.perf_counter()
+        result = csim_images(build, images, steps, args.quiet)
+        seconds = time.perf_counter() - start
+        expected = simulate(net, images, steps, quiet=args.quiet)
+        comparison = compare(result, expected)
+        failed |= not comparison.ok
+        accuracy = 100 * float(np.mean(result.classes == labels))
+        print(
+            f"T={steps}: csim vs golden: {comparison.describe()}; "
+            f"{len(comparison.mismatched_images)} mismatches; accuracy {accuracy:.2f}% on "
+            f"{len(images)} images; csim {seconds:.1f} s ({len(images) / seconds:.0f} images/s)"
+        )
+    if args.vitis:
+        log = run_vitis(args.out, vitis_steps, args.quiet)
+        info(args, f"hls: Vitis HLS log in {log}")
+        report = csynth_xml(args.out)
+        if report.is_file():
+            synth = read_csynth(report)
+            print(
+                f"Vitis csynth: latency {synth.latency_best}..{synth.latency_worst} cycles per "
+                f"image (best..worst), estimated clock {synth.clock_ns} ns, resources "
+                + ", ".join(f"{k} {v}" for k, v in synth.resources.items())
+            )
+    return 1 if failed else 0

@@ -1,0 +1,399 @@
+"""The HLS plan of a network: every stage's dimensions, word widths and unroll factors.
+
+Stage 0 reads and encodes the image; stage i + 1 is ``net.layers[i]``. Events between
+stages are grouped: a neuron layer with P lanes sends its spikes in groups of P
+channels, a gate passes its input's grouping through, the input sends all C channels of
+a pixel position. The next layer's synapse units are (input group) x (its own lanes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UserError
+from ..ir import Formats, Network, NeuronLayer, PoolGate
+from ..quant import layer_bounds, signed_bits
+from .options import HlsOptions
+
+
+class HlsPlanError(UserError, ValueError):
+    """The network cannot be built as asked (unroll factors, shapes, resources)."""
+
+
+def bits_for(count: int) -> int:
+    """Bits of an unsigned index into ``count`` items (at least 1)."""
+    return max(1, int(count - 1).bit_length())
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+@dataclass(frozen=True)
+class Word:
+    """An event word between stages: (y, x, group, G values of VB bits, last)."""
+
+    y_bits: int
+    x_bits: int
+    g_bits: int
+    group: int
+    value_bits: int
+
+    @property
+    def cpp(self) -> str:
+        return (
+            f"spikeforge::event_word<{self.y_bits}, {self.x_bits}, {self.g_bits}, "
+            f"{self.group}, {self.value_bits}>"
+        )
+
+
+def _word(h: int, w: int, groups: int, group: int, value_bits: int) -> Word:
+    return Word(bits_for(h), bits_for(w), bits_for(groups), group, value_bits)
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    stage: int
+    height: int
+    width: int
+    channels: int
+    beats: int
+    poisson: bool
+    seed: int
+    out_word: Word
+
+    @property
+    def pixel_banks(self) -> int:
+        """Cyclic banks so that a beat's 4 pixels and a position's C pixels never collide."""
+        return max(4, self.channels)
+
+
+@dataclass(frozen=True)
+class NeuronPlan:
+    stage: int
+    index: int  # among the neuron layers (SAT_<index>)
+    layer: NeuronLayer
+    in_hwc: tuple[int, int, int]
+    out_hwc: tuple[int, int, int]
+    kernel: tuple[int, int]
+    strides: tuple[int, int]
+    pads: tuple[int, int, int, int]
+    group_in: int
+    lanes: int
+    depthwise: bool  # average pooling: output channel c sees input channel c only
+    analog: bool
+    output: bool
+    in_word: Word
+    out_word: Word
+    weight_bits: int
+    bias_bits: int
+    threshold_bits: int
+    membrane_bits: int
+    acc_bits: int
+    count_bits: int
+
+    @property
+    def name(self) -> str:
+        return self.layer.name
+
+    @property
+    def kind(self) -> str:
+        return self.layer.kind
+
+    @property
+    def function(self) -> str:
+        """The library's process for this layer: if_conv, if_dense or if_avg_pool."""
+        return "avg_pool" if self.depthwise else self.kind
+
+    @property
+    def label(self) -> str:
+        return "conv (average pool)" if self.depthwise else self.kind
+
+    @property
+    def cfg(self) -> str:
+        return f"layer{self.stage}_config"
+
+    @property
+    def groups_in(self) -> int:
+        return self.in_hwc[2] // self.group_in
+
+    @property
+    def groups_out(self) -> int:
+        return self.out_hwc[2] // self.lanes
+
+    @property
+    def out_positions(self) -> int:
+        return self.out_hwc[0] * self.out_hwc[1]
+
+    @property
+    def acc_depth(self) -> int:
+        return self.out_positions * self.groups_out
+
+    @property
+    def rows(self) -> int:
+        return self.kernel[0] * self.kernel[1]
+
+    @property
+    def weight_group(self) -> int:
+        """Input channels per weight word: G, or 1 for a depthwise layer."""
+        return 1 if self.depthwise else self.group_in
+
+    @property
+    def weight_depth(self) -> int:
+        if self.depthwise:
+            return self.groups_in
+        return self.rows * self.groups_in * self.groups_out
+
+    @property
+    def sum_bits(self) -> int:
+        return max(self.membrane_bits, self.acc_bits, self.bias_bits) + 2
+
+    @property
+    def synapse_units(self) -> int:
+        return self.weight_group * self.lanes
+
+
+@dataclass(frozen=True)
+class GatePlan:
+    stage: int
+    layer: PoolGate
+    in_hwc: tuple[int, int, int]
+    out_hwc: tuple[int, int, int]
+    group: int
+    in_word: Word
+    out_word: Word
+    count_bits: int
+    running_max: bool  # config.pool == "running_max" (else the paper's gate)
+
+    @property
+    def name(self) -> str:
+        return self.layer.name
+
+    @property
+    def kind(self) -> str:
+        return "gate"
+
+    @property
+    def cfg(self) -> str:
+        return f"gate{self.stage}_config"
+
+    @property
+    def groups(self) -> int:
+        return self.in_hwc[2] // self.group
+
+    @property
+    def dy_bits(self) -> int:
+        return bits_for(self.layer.pool[0])
+
+    @property
+    def dx_bits(self) -> int:
+        return bits_for(self.layer.pool[1])
+
+    @property
+    def aux_bits(self) -> int:
+        """The window state's second field: the step the maximum rose, or the winner's
+        offset (dy, dx)."""
+        return self.count_bits if self.running_max else self.dy_bits + self.dx_bits
+
+    @property
+    def win_depth(self) -> int:
+        return self.out_hwc[0] * self.out_hwc[1] * self.groups
+
+    @property
+    def in_depth(self) -> int:
+        return self.in_hwc[0] * self.in_hwc[1] * self.groups
+
+
+StagePlan = NeuronPlan | GatePlan
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    net: Network
+    options: HlsOptions
+    input: InputPlan
+    stages: list[StagePlan]
+
+    @property
+    def neurons(self) -> list[NeuronPlan]:
+        return [s for s in self.stages if isinstance(s, NeuronPlan)]
+
+    @property
+    def num_classes(self) -> int:
+        return self.net.num_classes
+
+
+def default_lanes(channels: int, max_lanes: int) -> int:
+    """The largest divisor of ``channels`` that is at most ``max_lanes``."""
+    return max(d for d in divisors(channels) if d <= max_lanes)
+
+
+def is_depthwise(layer: NeuronLayer) -> bool:
+    """An average pool as the converter writes it: a convolution whose output channel c
+    sees only input channel c, with one weight per channel at every window position."""
+    if layer.kind != "conv":
+        return False
+    kh, kw, cin, cout = layer.weights.shape
+    if cin != cout:
+        return False
+    w = layer.weights.reshape(kh * kw, cin, cout)
+    diagonal = w[:, np.arange(cin), np.arange(cin)]
+    off = w.copy()
+    off[:, np.arange(cin), np.arange(cin)] = 0
+    return not off.any() and bool((diagonal == diagonal[0]).all())
+
+
+def _lanes(layer: NeuronLayer, options: HlsOptions, depthwise: bool, group: int) -> int:
+    channels = layer.channels
+    lanes = options.unroll.get(layer.name)
+    if depthwise:
+        if lanes not in (None, group):
+            raise HlsPlanError(
+                f"layer '{layer.name}' is an average pool (one weight per channel): it runs in "
+                f"its input's groups of {group} channels; drop --unroll {layer.name} or set "
+                f"{layer.name}={group}"
+            )
+        return group
+    if lanes is None:
+        return default_lanes(channels, options.max_lanes)
+    if channels % lanes:
+        choices = ", ".join(map(str, divisors(channels)))
+        raise HlsPlanError(
+            f"layer '{layer.name}': unroll factor {lanes} does not divide its {channels} output "
+            f"channels; choose one of {choices} (--unroll {layer.name}=N)"
+        )
+    return lanes
+
+
+def _acc_bits(net: Network, index: int, analog: bool) -> int:
+    """Width of the synaptic sum W * s (no bias): at least the spec's current bits."""
+    layer = net.neuron_layers[index]
+    in_max = 255 if analog else 1
+    w = layer.weights.reshape(-1, layer.channels).astype(np.int64)
+    low = int(in_max * np.clip(w, None, 0).sum(axis=0).min())
+    high = int(in_max * np.clip(w, 0, None).sum(axis=0).max())
+    return max(signed_bits(low, high), layer_bounds(net, index).current_bits)
+
+
+def _check_values(layer: NeuronLayer, fmt: Formats) -> None:
+    """Every stored integer fits its format (docs/spec.md section 1), or the hardware's
+    narrower registers would silently wrap it."""
+    checks = [
+        ("weights", layer.weights, fmt.weight_bits, True),
+        ("biases", layer.bias, fmt.bias_bits, True),
+        ("thresholds", layer.threshold, fmt.threshold_bits, False),
+    ]
+    for what, values, bits, signed in checks:
+        low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (1, (1 << bits) - 1)
+        if values.size and (values.min() < low or values.max() > high):
+            raise HlsPlanError(
+                f"layer '{layer.name}': {what} span {values.min()}..{values.max()}, outside the "
+                f"{bits}-bit format's {low}..{high}; the network violates its own formats "
+                "(convert it again)"
+            )
+
+
+def _check_gate_windows(gate: PoolGate) -> None:
+    for axis, (pool, before, after) in enumerate(
+        zip(gate.pool, gate.pads[0::2], gate.pads[1::2], strict=True)
+    ):
+        if before >= pool or after >= pool:
+            side = "rows" if axis == 0 else "columns"
+            raise HlsPlanError(
+                f"gate '{gate.name}': padding of {max(before, after)} {side} is not smaller than "
+                f"its pool of {pool}, so some window holds only padding; the HLS gate needs a "
+                "real input in every window"
+            )
+
+
+def plan_network(net: Network, options: HlsOptions | None = None) -> NetworkPlan:
+    """Check ``net`` and ``options`` and derive every stage's parameters."""
+    options = options or HlsOptions()
+    if not net.is_integer or net.formats is None:
+        raise HlsPlanError(
+            "the HLS backend builds the integer network (snn.json), not the float SNN"
+        )
+    names = {layer.name for layer in net.neuron_layers}
+    unknown = sorted(set(options.unroll) - names)
+    if unknown:
+        raise HlsPlanError(
+            f"--unroll names {', '.join(unknown)}, which are not neuron layers of "
+            f"'{net.name}' ({', '.join(layer.name for layer in net.neuron_layers)})"
+        )
+    last = net.layers[-1]
+    if not isinstance(last, NeuronLayer) or last.kind != "dense":
+        raise HlsPlanError(f"the last layer '{last.name}' must be a dense neuron layer")
+    fmt, cfg = net.formats, net.config
+    h, w, c = net.input_shape
+    analog = cfg.input_mode == "analog"
+    in_word = _word(h, w, 1, c, 8 if analog else 1)
+    input_plan = InputPlan(0, h, w, c, -(-h * w * c // 4), not analog, cfg.seed, in_word)
+    shape, word, group = (h, w, c), in_word, c
+    stages: list[StagePlan] = []
+    neuron_index = 0
+    for i, layer in enumerate(net.layers):
+        stage = i + 1
+        if isinstance(layer, PoolGate):
+            _check_gate_windows(layer)
+            out = tuple(layer.out_shape)
+            out_word = _word(out[0], out[1], out[2] // group, group, 1)
+            stages.append(
+                GatePlan(
+                    stage, layer, shape, out, group, word, out_word, cfg.count_bits,
+                    cfg.pool == "running_max",
+                )
+            )
+            shape, word = out, out_word
+            continue
+        _check_values(layer, fmt)
+        depthwise = is_depthwise(layer)
+        lanes = _lanes(layer, options, depthwise, group)
+        first_analog = neuron_index == 0 and analog
+        if layer.kind == "conv":
+            kernel = tuple(layer.weights.shape[:2])
+            strides, pads = tuple(layer.strides), tuple(layer.pads)
+            out = tuple(layer.out_shape)
+        else:
+            if int(np.prod(shape)) != layer.weights.shape[0]:
+                raise HlsPlanError(
+                    f"layer '{layer.name}': {layer.weights.shape[0]} inputs, but the previous "
+                    f"stage sends {shape[0]}x{shape[1]}x{shape[2]}"
+                )
+            kernel, strides, pads = (shape[0], shape[1]), (1, 1), (0, 0, 0, 0)
+            out = (1, 1, layer.channels)
+        out_word = _word(out[0], out[1], out[2] // lanes, lanes, 1)
+        stages.append(
+            NeuronPlan(
+                stage=stage,
+                index=neuron_index,
+                layer=layer,
+                in_hwc=shape,
+                out_hwc=out,
+                kernel=kernel,
+                strides=strides,
+                pads=pads,
+                group_in=group,
+                lanes=lanes,
+                depthwise=depthwise,
+                analog=first_analog,
+                output=i == len(net.layers) - 1,
+                in_word=word,
+                out_word=out_word,
+                weight_bits=fmt.weight_bits,
+                bias_bits=fmt.bias_bits,
+                threshold_bits=fmt.threshold_bits,
+                membrane_bits=fmt.membrane_bits,
+                acc_bits=_acc_bits(net, neuron_index, first_analog),
+                count_bits=cfg.count_bits,
+            )
+        )
+        shape, word, group = out, out_word, lanes
+        neuron_index += 1
+    plan = NetworkPlan(net, options, input_plan, stages)
+    if options.check_resources:
+        from .resources import check_resources
+
+        check_resources(plan)
+    return plan
