@@ -2,8 +2,8 @@
 model (and the golden model against hand-worked cases).
 
 ``random_network(seed)`` draws layer stacks, shapes, strides, paddings, word widths and run
-modes (reset, input, initial membrane, max-pool mode); weights and thresholds are scaled so that neurons actually spike, and narrow
-membranes make saturation happen.
+modes (reset, input, initial membrane, max-pool mode); weights and thresholds are scaled so
+that neurons actually spike, and narrow membranes make saturation happen.
 """
 
 from __future__ import annotations

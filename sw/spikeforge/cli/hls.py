@@ -81,9 +81,7 @@ def test_slice(args: argparse.Namespace, count: int) -> tuple[np.ndarray, np.nda
 
     dataset = load_dataset(dataset_name(args.net, args.dataset), args.quiet)
     if count > len(dataset.test_images):
-        raise UserError(
-            f"--images {count}: the test split has {len(dataset.test_images)} images"
-        )
+        raise UserError(f"--images {count}: the test split has {len(dataset.test_images)} images")
     return dataset.test_images[:count], dataset.test_labels[:count]
 
 

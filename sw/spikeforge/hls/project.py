@@ -24,8 +24,8 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
 import numpy as np
 
 from .. import __version__
@@ -38,6 +38,9 @@ from .events import word_cost
 from .plan import GatePlan, NetworkPlan, StagePlan, bits_for
 from .vectors import expected_beats, image_beats, write_input, write_output
 from .weights import layer_header, write_layer_binaries
+
+if TYPE_CHECKING:
+    import jinja2
 
 TOP = CORE_VLNV.split(":")[2]
 TB_DIR, TB_DATA = "tb", "tb_data"
@@ -93,6 +96,13 @@ def trip_max(stage: StagePlan) -> int:
 
 
 def _environment() -> jinja2.Environment:
+    try:
+        import jinja2
+    except ModuleNotFoundError as err:
+        raise UserError(
+            "generating HLS sources needs jinja2, part of spikeforge's `ml` extra: "
+            "pip install 'spikeforge[ml]' (or `make venv`)"
+        ) from err
     return jinja2.Environment(
         loader=jinja2.PackageLoader("spikeforge.hls", "templates"),
         undefined=jinja2.StrictUndefined,
