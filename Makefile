@@ -121,6 +121,7 @@ bench: $(MODEL) bench-low-latency ## run the benchmarks (tables on stdout, plots
 	$(BIN)/python benchmarks/ablation.py --model $(MODEL) --dataset $(DATASET)
 	$(BIN)/python benchmarks/golden_speed.py --model $(MODEL) --dataset $(DATASET)
 	$(BIN)/python benchmarks/hls_csim.py --model $(MODEL) --dataset $(DATASET)
+	$(BIN)/python benchmarks/rtl_throughput.py --model $(MODEL) --dataset $(DATASET)
 	$(BIN)/python benchmarks/qkeras_conversion.py --dataset $(DATASET)
 
 bench-low-latency: $(MODEL) $(CLIP_MODEL) ## plain vs low-latency conversion against T, and the per-method ablation

@@ -20,14 +20,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _table(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(line) for row in rows for line in row[i].splitlines() or [""])
-              for i in range(len(rows[0]))]
+    widths = [
+        max(len(line) for row in rows for line in row[i].splitlines() or [""])
+        for i in range(len(rows[0]))
+    ]
     lines = []
     for index, row in enumerate(rows):
         cells = [cell.splitlines() or [""] for cell in row]
         for k in range(max(len(c) for c in cells)):
-            parts = [(c[k] if k < len(c) else "").ljust(w) for c, w in zip(cells, widths,
-                                                                         strict=True)]
+            parts = [
+                (c[k] if k < len(c) else "").ljust(w) for c, w in zip(cells, widths, strict=True)
+            ]
             lines.append("  ".join(parts).rstrip())
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
@@ -47,8 +50,16 @@ def run(args: argparse.Namespace) -> int:
     rows = [["layer", "type", "settings", "params", "output", "maps to"]]
     for row in report.rows:
         out = "?" if row.out_shape is None else "x".join(map(str, row.out_shape))
-        rows.append([row.name, row.class_name, _wrap(row.settings, 40) or "-",
-                     str(row.params), out, _wrap(row.maps_to, _WRAP)])
+        rows.append(
+            [
+                row.name,
+                row.class_name,
+                _wrap(row.settings, 40) or "-",
+                str(row.params),
+                out,
+                _wrap(row.maps_to, _WRAP),
+            ]
+        )
     print("\n".join(_table(rows)))
     total = sum(row.params for row in report.rows)
     print(f"parameters: {total}")

@@ -1,0 +1,146 @@
+// sf_gate: spiking max-pool on the fire tiles of a stage (docs/spec.md, config.pool).
+//
+// Per window and channel the gate keeps the highest input count M, the winner's position P
+// inside the window and the step tag G of its last emission. Only members that spiked in
+// a step can raise M or take the lead, so a tile's spiking members are compared with the
+// stored state in any order:
+//   gate:        take over when count > M, or count == M and position < P (the winner is
+//                the first highest count in row-major window order); a take-over means the
+//                winner spiked in this step.
+//   running_max: take over when count > M; the output count then equals M after every
+//                step (M grows by at most one per step).
+// The window emits once per step (the first take-over, G != t + 1). The first tile of a
+// window at step 0 starts from M = 0, so state left by the previous image never needs
+// clearing.
+//
+// One tile meets at most one window per window bank (generated tables); each bank is a
+// memory read and written in the same cycle.
+
+`default_nettype none
+
+module sf_gate #(
+    parameter int L = 0,  // stage index into sf_params, 0 .. NS-1
+    // derived (do not override)
+    localparam int CO = int'(sf_params::S_CO[32*L+:32]),  // channels
+    localparam int TY = int'(sf_params::S_TY[32*L+:32]),  // tile rows
+    localparam int TX = int'(sf_params::S_TX[32*L+:32]),  // tile columns
+    localparam int TP = TY * TX,
+    localparam int GBY = int'(sf_params::S_GBY[32*L+:32]),  // window bank rows
+    localparam int GBX = int'(sf_params::S_GBX[32*L+:32]),  // window bank columns
+    localparam int GB = GBY * GBX,
+    localparam int TYB = sf_params::bits(int'(sf_params::S_NTY[32*L+:32])),
+    localparam int TXB = sf_params::bits(int'(sf_params::S_NTX[32*L+:32])),
+    localparam int NB = sf_params::NB,
+    localparam int EYB = sf_params::EYB,
+    localparam int EXB = sf_params::EXB
+) (
+    input  wire logic                 clk,
+    input  wire logic                 i_valid,  // a tile (not an end-of-step token)
+    input  wire logic                 i_first,  // step 0 of an image
+    input  wire logic [NB-1:0]        i_tag,    // t + 1
+    input  wire logic [TYB-1:0]       i_ty,
+    input  wire logic [TXB-1:0]       i_tx,
+    input  wire logic [TP*CO-1:0]     i_spike,
+    input  wire logic [TP*CO*NB-1:0]  i_count,
+    output logic      [GB-1:0]        o_valid,  // the bank's window emits at least one spike
+    output logic      [GB*EYB-1:0]    o_y,
+    output logic      [GB*EXB-1:0]    o_x,
+    output logic      [GB*CO-1:0]     o_mask
+);
+  localparam int NTY = int'(sf_params::S_NTY[32*L+:32]);  // fire tile rows
+  localparam int NTX = int'(sf_params::S_NTX[32*L+:32]);  // fire tile columns
+  localparam int GNAY = int'(sf_params::S_GNAY[32*L+:32]);  // window bank depth (rows)
+  localparam int GNAX = int'(sf_params::S_GNAX[32*L+:32]);  // window bank depth (columns)
+  localparam int GH = int'(sf_params::S_GH[32*L+:32]);  // gate output rows
+  localparam int GW = int'(sf_params::S_GW[32*L+:32]);  // gate output columns
+  localparam int PH = int'(sf_params::S_GPH[32*L+:32]);  // pool rows
+  localparam int PW = int'(sf_params::S_GPW[32*L+:32]);  // pool columns
+  localparam int PB = sf_params::bits(PH * PW);  // position inside a window
+  localparam int WYB = sf_params::bits(PH), WXB = sf_params::bits(PW);
+  localparam int GAYB = sf_params::bits(GNAY), GAXB = sf_params::bits(GNAX);
+  localparam int GOYB = sf_params::bits(GH), GOXB = sf_params::bits(GW);
+  localparam int GAB = sf_params::bits(GNAY * GNAX);  // window bank address
+  // table layouts (LSB first), per window bank: valid, first, address, coordinate, then
+  // per tile member: inside, offset
+  localparam int RBW = 2 + GAYB + GOYB + TY * (1 + WYB);
+  localparam int CBW = 2 + GAXB + GOXB + TX * (1 + WXB);
+  localparam int SWD = NB + PB + NB;  // per channel: M, P, G
+
+  if (L < 0 || L >= sf_params::NS) begin : g_bad_l
+    $error("sf_gate: L outside 0 .. NS-1");
+  end
+  if (GB < 1 || PH < 1 || PW < 1) begin : g_bad_geometry
+    $error("sf_gate: window banks and pool must be >= 1");
+  end
+
+  logic [GBY*RBW-1:0] rtab[0:NTY-1];
+  logic [GBX*CBW-1:0] ctab[0:NTX-1];
+  initial begin
+    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_gr.hex"}, rtab);
+    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_gc.hex"}, ctab);
+  end
+  logic [GBY*RBW-1:0] rent;
+  logic [GBX*CBW-1:0] cent;
+  assign rent = rtab[32'(i_ty)];
+  assign cent = ctab[32'(i_tx)];
+
+  for (genvar gy = 0; gy < GBY; gy++) begin : g_gy
+    for (genvar gx = 0; gx < GBX; gx++) begin : g_gx
+      localparam int G = gy * GBX + gx;
+      localparam int RO = gy * RBW, CO_ = gx * CBW;
+      logic [CO*SWD-1:0] mem[0:GNAY*GNAX-1];
+      logic [CO*SWD-1:0] rd, wd;
+      logic [GAB-1:0] addr;
+      logic bank_valid, fresh;
+      logic [CO-1:0] emit;
+      assign bank_valid = i_valid && rent[RO] && cent[CO_];
+      assign fresh = i_first && rent[RO+1] && cent[CO_+1];
+      assign addr = GAB'(32'(rent[RO+2+:GAYB]) * GNAX + 32'(cent[CO_+2+:GAXB]));
+      assign rd = mem[addr];
+      assign o_y[G*EYB+:EYB] = EYB'(rent[RO+2+GAYB+:GOYB]);
+      assign o_x[G*EXB+:EXB] = EXB'(cent[CO_+2+GAXB+:GOXB]);
+      assign o_valid[G] = bank_valid && (emit != '0);
+      assign o_mask[G*CO+:CO] = emit;
+
+      for (genvar c = 0; c < CO; c++) begin : g_ch
+        logic [NB-1:0] m_old, g_old, best, m_new, g_new;
+        logic [PB-1:0] p_old, best_pos, p_new;
+        logic found, take;
+        assign m_old = fresh ? '0 : rd[c*SWD+:NB];
+        assign p_old = fresh ? '0 : rd[c*SWD+NB+:PB];
+        assign g_old = fresh ? '0 : rd[c*SWD+NB+PB+:NB];
+        // the first highest count among the tile's spiking members inside the window
+        // (members come in row-major order, as their window positions do)
+        always_comb begin
+          found = 1'b0;
+          best = '0;
+          best_pos = '0;
+          for (int dy = 0; dy < TY; dy++) begin
+            for (int dx = 0; dx < TX; dx++) begin
+              if (rent[RO+2+GAYB+GOYB+dy*(1+WYB)] && cent[CO_+2+GAXB+GOXB+dx*(1+WXB)] &&
+                  i_spike[(dy*TX+dx)*CO+c] &&
+                  (!found || i_count[((dy*TX+dx)*CO+c)*NB+:NB] > best)) begin
+                found = 1'b1;
+                best = i_count[((dy*TX+dx)*CO+c)*NB+:NB];
+                best_pos = PB'(32'(rent[RO+2+GAYB+GOYB+dy*(1+WYB)+1+:WYB]) * PW +
+                               32'(cent[CO_+2+GAXB+GOXB+dx*(1+WXB)+1+:WXB]));
+              end
+            end
+          end
+        end
+        assign take = found && (best > m_old ||
+                                (sf_params::RUNNING_MAX == 0 && best == m_old && best_pos < p_old));
+        assign m_new = take ? best : m_old;
+        assign p_new = take ? best_pos : p_old;
+        assign g_new = take ? i_tag : g_old;
+        assign emit[c] = take && g_old != i_tag;
+        assign wd[c*SWD+:SWD] = {g_new, p_new, m_new};
+      end
+      always_ff @(posedge clk) begin
+        if (bank_valid) mem[addr] <= wd;
+      end
+    end
+  end
+endmodule
+
+`default_nettype wire

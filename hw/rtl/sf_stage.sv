@@ -1,0 +1,343 @@
+// sf_stage: one neuron layer of the network, with its optional max-pool gate.
+//
+// Input: events (y, x, c[, pixel]) and end-of-step tokens. Output: the spikes of every
+// step as events followed by an end-of-step token or, for the final (class) layer, the
+// counts and membranes after the last step. Each stage runs its own step loop:
+//
+//   accumulate: events until the end-of-step token, into a free current set
+//   fire:       one neuron-unit pass over a full set, which then is free (cleared) again
+//
+// With two current sets (double buffering) both run at once on different sets. The
+// analog first layer accumulates the image's pixels once and fires that set T times. Stages only talk through their
+// event streams, so layer l works on step t while layer l+1 is still on step t-1, and the
+// first stage starts the next image as soon as it is done with this one.
+
+`default_nettype none
+
+module sf_stage #(
+    parameter int L = 0,  // stage index into sf_params, 0 .. NS-1
+    // derived (do not override)
+    localparam int K = sf_params::K,  // classes
+    localparam int NB = sf_params::NB,
+    localparam int VB = sf_params::VB,
+    localparam int EYB = sf_params::EYB,
+    localparam int EXB = sf_params::EXB,
+    localparam int ECB = sf_params::ECB
+) (
+    input  wire logic                clk,
+    input  wire logic                rst,
+    input  wire logic [15:0]         t_steps,    // T of the current run, 1 .. MAX_T
+    input  wire logic                sat_clear,  // start of a run
+    output logic      [31:0]         sat_count,  // clamp events since sat_clear (saturating)
+    // input events
+    input  wire logic                ev_valid,
+    output logic                     ev_ready,
+    input  wire logic                ev_eos,
+    input  wire logic [EYB-1:0]      ev_y,
+    input  wire logic [EXB-1:0]      ev_x,
+    input  wire logic [ECB-1:0]      ev_c,
+    input  wire logic [7:0]          ev_val,
+    // output events (hidden stages)
+    output logic                     oev_valid,
+    input  wire logic                oev_ready,
+    output logic                     oev_eos,
+    output logic      [EYB-1:0]      oev_y,
+    output logic      [EXB-1:0]      oev_x,
+    output logic      [ECB-1:0]      oev_c,
+    // output counts and membranes after the last step (final stage)
+    output logic                     fin_valid,
+    input  wire logic                fin_ready,
+    output logic      [K*NB-1:0]     fin_count,
+    output logic      [K*VB-1:0]     fin_v
+);
+  localparam int ANALOG = int'(sf_params::S_ANALOG[32*L+:32]);  // accumulate once per image
+  localparam int GATE = int'(sf_params::S_GATE[32*L+:32]);  // a max-pool gate follows
+  localparam int FINAL = int'(sf_params::S_FINAL[32*L+:32]);  // the class layer
+  localparam int CO = int'(sf_params::S_CO[32*L+:32]);
+  localparam int CB = int'(sf_params::S_CB[32*L+:32]);
+  localparam int TY = int'(sf_params::S_TY[32*L+:32]);
+  localparam int TX = int'(sf_params::S_TX[32*L+:32]);
+  localparam int TP = TY * TX;
+  localparam int NBK = int'(sf_params::S_PY[32*L+:32]) * int'(sf_params::S_PX[32*L+:32]);
+  localparam int DEPTH = int'(sf_params::S_NAY[32*L+:32]) * int'(sf_params::S_NAX[32*L+:32]);
+  localparam int DAB = sf_params::bits(DEPTH);
+  localparam int TYB = sf_params::bits(int'(sf_params::S_NTY[32*L+:32]));
+  localparam int TXB = sf_params::bits(int'(sf_params::S_NTX[32*L+:32]));
+  localparam int GB = int'(sf_params::S_GBY[32*L+:32]) * int'(sf_params::S_GBX[32*L+:32]);
+  localparam int MS = GATE != 0 ? GB : TP;  // members per output item
+  localparam int IW = FINAL != 0 ? 1 + CO * (NB + VB) : 1 + MS * (EYB + EXB + CO);
+  localparam int NSET = int'(sf_params::S_NSET[32*L+:32]);  // current sets: 1 or 2
+  localparam int FIFO_DEPTH = 8;
+
+  if (L < 0 || L >= sf_params::NS) begin : g_bad_l
+    $error("sf_stage: L outside 0 .. NS-1");
+  end
+  if (FINAL != 0 && (CO != K || TP != 1 || GATE != 0)) begin : g_bad_final
+    $error("sf_stage: the final stage must be a dense layer of K neurons without a gate");
+  end
+
+  // ---- accumulate process: one unit (a step, or the analog image) per current set ----
+  localparam logic [1:0] A_CLEAR = 2'd0, A_WAIT = 2'd1, A_ACC = 2'd2, A_DRAIN = 2'd3;
+  logic [1:0] a_state_q;
+  logic a_set_q, f_set_q;  // the set being accumulated / fired
+  logic [1:0] full_q;  // per set: accumulated, waiting for (or in) its fire pass(es)
+  logic [DAB-1:0] clr_q;
+  logic syn_busy, nu_busy, nu_issuing, nu_start;
+  logic unit_done, unit_freed;
+
+  assign unit_done = a_state_q == A_DRAIN && !syn_busy;
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      a_state_q <= A_CLEAR;
+      a_set_q <= 1'b0;
+      clr_q <= '0;
+    end else begin
+      case (a_state_q)
+        A_CLEAR: begin
+          clr_q <= clr_q + 1'b1;
+          if (clr_q == DAB'(DEPTH - 1)) a_state_q <= A_WAIT;
+        end
+        A_WAIT: if (!full_q[a_set_q]) a_state_q <= A_ACC;
+        A_ACC: if (ev_valid && ev_ready && ev_eos) a_state_q <= A_DRAIN;
+        A_DRAIN:
+        if (!syn_busy) begin
+          a_set_q <= NSET > 1 ? !a_set_q : 1'b0;
+          a_state_q <= A_WAIT;
+        end
+        default: a_state_q <= A_CLEAR;
+      endcase
+    end
+  end
+
+  // ---- fire process: one pass per step (T passes per image for the analog layer) ----
+  localparam logic [1:0] F_WAIT = 2'd0, F_START = 2'd1, F_PASS = 2'd2;
+  logic [1:0] f_state_q;
+  logic [15:0] t_q;
+  logic step_last;
+  assign step_last = t_q == t_steps - 16'd1;
+  assign nu_start = f_state_q == F_START && !nu_busy;
+  assign unit_freed = f_state_q == F_PASS && !nu_issuing && (ANALOG == 0 || step_last);
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      f_state_q <= F_WAIT;
+      f_set_q <= 1'b0;
+      t_q <= '0;
+      full_q <= '0;
+    end else begin
+      case (f_state_q)
+        F_WAIT: if (full_q[f_set_q]) f_state_q <= F_START;
+        F_START: if (nu_start) f_state_q <= F_PASS;
+        F_PASS:
+        if (!nu_issuing) begin  // every tile issued: the set's reads and clears are done
+          t_q <= step_last ? 16'd0 : t_q + 16'd1;
+          if (unit_freed) begin
+            f_set_q <= NSET > 1 ? !f_set_q : 1'b0;
+            f_state_q <= F_WAIT;
+          end else f_state_q <= F_START;
+        end
+        default: f_state_q <= F_WAIT;
+      endcase
+      for (int i = 0; i < 2; i++) begin
+        if (unit_done && a_set_q == i[0]) full_q[i] <= 1'b1;
+        else if (unit_freed && f_set_q == i[0]) full_q[i] <= 1'b0;
+      end
+    end
+  end
+
+  // ---- synapse array ----
+  logic syn_ev_ready;
+  logic [NBK*DAB-1:0] syn_addr;
+  logic [NBK-1:0] syn_last;
+  logic [NSET*NBK*CO*CB-1:0] syn_rdata;
+  logic [NSET*NBK-1:0] syn_rvalid;
+  assign ev_ready = a_state_q == A_ACC && (ev_eos || syn_ev_ready);
+
+  sf_synapse #(
+      .L(L)
+  ) u_synapse (
+      .clk,
+      .rst,
+      .ev_valid(ev_valid && !ev_eos && a_state_q == A_ACC),
+      .ev_ready(syn_ev_ready),
+      .ev_y,
+      .ev_x,
+      .ev_c,
+      .ev_val,
+      .busy(syn_busy),
+      .acc_set(a_set_q),
+      .clr_en(a_state_q == A_CLEAR),
+      .clr_addr(clr_q),
+      .free(unit_freed),
+      .free_set(f_set_q),
+      .nu_en(nu_issuing),
+      .nu_set(f_set_q),
+      .nu_addr(syn_addr),
+      .nu_last(syn_last),
+      .nu_rdata(syn_rdata),
+      .nu_rvalid(syn_rvalid)
+  );
+
+  // ---- neuron unit ----
+  logic [8:0] fifo_free;
+  logic r_valid, r_eos, r_first, r_last;
+  logic [NB-1:0] r_tag;
+  logic [TYB-1:0] r_ty;
+  logic [TXB-1:0] r_tx;
+  logic [TY*EYB-1:0] r_oy;
+  logic [TX*EXB-1:0] r_ox;
+  logic [TP*CO-1:0] r_spike;
+  logic [TP*CO*NB-1:0] r_count;
+  logic [TP*CO*VB-1:0] r_v;
+  logic [7:0] sat_inc;
+
+  sf_neuron #(
+      .L(L)
+  ) u_neuron (
+      .clk,
+      .rst,
+      .start(nu_start),
+      .step_first(t_q == 16'd0),
+      .step_last,
+      .read_set(f_set_q),
+      .last_read(ANALOG == 0 || step_last),
+      .step_tag(NB'(t_q + 16'd1)),
+      .busy(nu_busy),
+      .issuing(nu_issuing),
+      .out_free(fifo_free),
+      .syn_addr,
+      .syn_last,
+      .syn_rdata,
+      .syn_rvalid,
+      .r_valid,
+      .r_eos,
+      .r_first,
+      .r_tag,
+      .r_ty,
+      .r_tx,
+      .r_oy,
+      .r_ox,
+      .r_spike,
+      .r_count,
+      .r_v,
+      .r_last,
+      .sat_inc
+  );
+
+  always_ff @(posedge clk) begin
+    if (rst || sat_clear) sat_count <= '0;
+    else if ({24'd0, sat_inc} > ~sat_count) sat_count <= '1;
+    else sat_count <= sat_count + 32'(sat_inc);
+  end
+
+  // ---- output items ----
+  logic push;
+  logic [IW-1:0] item;
+  logic fifo_ready, o_valid, o_ready;
+  logic [IW-1:0] o_data;
+
+  if (FINAL != 0) begin : g_final
+    assign push = r_valid && !r_eos && r_last;
+    assign item = {r_v, r_count, 1'b0};
+    assign fin_valid = o_valid;
+    assign o_ready = fin_ready;
+    assign fin_count = o_data[1+:K*NB];
+    assign fin_v = o_data[1+K*NB+:K*VB];
+    assign oev_valid = 1'b0;
+    assign oev_eos = 1'b0;
+    assign oev_y = '0;
+    assign oev_x = '0;
+    assign oev_c = '0;
+    logic unused_final;
+    assign unused_final = ^{r_first, r_tag, r_ty, r_tx, r_oy, r_ox, r_spike, oev_ready, o_data[0]};
+  end else begin : g_hidden
+    logic [MS-1:0] m_any;
+    logic [MS*EYB-1:0] m_y;
+    logic [MS*EXB-1:0] m_x;
+    logic [MS*CO-1:0] m_mask;
+    if (GATE != 0) begin : g_gate
+      logic [GB-1:0] g_valid;
+      sf_gate #(
+          .L(L)
+      ) u_gate (
+          .clk,
+          .i_valid(r_valid && !r_eos),
+          .i_first(r_first),
+          .i_tag(r_tag),
+          .i_ty(r_ty),
+          .i_tx(r_tx),
+          .i_spike(r_spike),
+          .i_count(r_count),
+          .o_valid(g_valid),
+          .o_y(m_y),
+          .o_x(m_x),
+          .o_mask(m_mask)
+      );
+      assign m_any = g_valid;
+      logic unused_gate;
+      assign unused_gate = ^{r_oy, r_ox};
+    end else begin : g_plain
+      for (genvar dy = 0; dy < TY; dy++) begin : g_dy
+        for (genvar dx = 0; dx < TX; dx++) begin : g_dx
+          localparam int M = dy * TX + dx;
+          assign m_y[M*EYB+:EYB] = r_oy[dy*EYB+:EYB];
+          assign m_x[M*EXB+:EXB] = r_ox[dx*EXB+:EXB];
+          assign m_mask[M*CO+:CO] = r_spike[M*CO+:CO];
+          assign m_any[M] = r_spike[M*CO+:CO] != '0;
+        end
+      end
+      logic unused_plain;
+      assign unused_plain = ^{r_first, r_tag, r_ty, r_tx, r_count};
+    end
+    for (genvar m = 0; m < MS; m++) begin : g_pack
+      assign item[1+m*(EYB+EXB+CO)+:EYB+EXB+CO] = {
+        m_any[m] ? m_mask[m*CO+:CO] : CO'(0), m_x[m*EXB+:EXB], m_y[m*EYB+:EYB]
+      };
+    end
+    assign item[0] = r_eos;
+    assign push = r_valid && (r_eos || m_any != '0);
+
+    sf_serializer #(
+        .MS(MS),
+        .CO(CO),
+        .YB(EYB),
+        .XB(EXB),
+        .CB(ECB)
+    ) u_serializer (
+        .clk,
+        .rst,
+        .i_valid(o_valid),
+        .i_ready(o_ready),
+        .i_data(o_data),
+        .o_valid(oev_valid),
+        .o_ready(oev_ready),
+        .o_eos(oev_eos),
+        .o_y(oev_y),
+        .o_x(oev_x),
+        .o_c(oev_c)
+    );
+    assign fin_valid = 1'b0;
+    assign fin_count = '0;
+    assign fin_v = '0;
+    logic unused_hidden;
+    assign unused_hidden = ^{r_last, r_v, fin_ready};
+  end
+
+  sf_fifo #(
+      .WIDTH(IW),
+      .DEPTH(FIFO_DEPTH)
+  ) u_fifo (
+      .clk,
+      .rst,
+      .i_valid(push),
+      .i_ready(fifo_ready),
+      .i_data(item),
+      .o_valid,
+      .o_ready,
+      .o_data,
+      .free(fifo_free)
+  );
+  logic unused;
+  assign unused = fifo_ready;  // credits guarantee room for every push
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,308 @@
+// sf_synapse: the event-driven synapse array of one stage.
+//
+// The stage's currents live in PY x PX banks (output row mod PY, column mod PX), each a
+// memory of Co-channel words. One input event (y, x, c[, pixel value]) reaches a footprint
+// of output positions; the generated row/column tables split it into groups of at most one
+// position per bank, so every group updates up to PY*PX*Co neurons in one cycle. The
+// weight memory holds one pre-rotated word per (input channel, row phase, column phase):
+// bank (ry, rx) finds its weight at a fixed place in the word.
+//
+// Pipeline: L (the event, NGY x NGX groups) -> A (tables: per-bank targets) -> B (weight
+// word, synchronous read) -> [M (analog only: multiply by the pixel value)] -> U
+// (read-modify-write of the addressed bank words).
+// The read-modify-write completes in one cycle, so back-to-back updates of one neuron
+// need no forwarding. The neuron unit reads the banks through the nu_* port; a set is
+// cleared by flipping its epoch (see the banks below).
+
+`default_nettype none
+
+module sf_synapse #(
+    parameter int L = 0,  // stage index into sf_params, 0 .. NS-1
+    // derived (do not override)
+    localparam int CO = int'(sf_params::S_CO[32*L+:32]),  // output channels
+    localparam int CB = int'(sf_params::S_CB[32*L+:32]),  // current (partial sum) bits
+    localparam int NBK = int'(sf_params::S_PY[32*L+:32]) * int'(sf_params::S_PX[32*L+:32]),
+    localparam int DAB = sf_params::bits(
+        int'(sf_params::S_NAY[32*L+:32]) * int'(sf_params::S_NAX[32*L+:32])
+    ),  // bank address bits
+    localparam int NSET = int'(sf_params::S_NSET[32*L+:32])  // current sets, 1 or 2
+) (
+    input  wire logic                        clk,
+    input  wire logic                        rst,
+    // input events (data only: the stage consumes end-of-step tokens itself)
+    input  wire logic                        ev_valid,
+    output logic                             ev_ready,
+    input  wire logic [sf_params::EYB-1:0]   ev_y,
+    input  wire logic [sf_params::EXB-1:0]   ev_x,
+    input  wire logic [sf_params::ECB-1:0]   ev_c,
+    input  wire logic [7:0]                  ev_val,
+    output logic                             busy,
+    input  wire logic                        acc_set,   // the current set events go to
+    // after reset: mark every word of every set stale (address clr_addr of every bank)
+    input  wire logic                        clr_en,
+    input  wire logic [DAB-1:0]              clr_addr,
+    // a set's fire pass is over: all its words become stale, i.e. zero
+    input  wire logic                        free,
+    input  wire logic                        free_set,
+    // neuron unit port on set nu_set: per bank, a read address; per set and bank, the
+    // word and whether it holds this unit's current (else the current is zero)
+    input  wire logic                        nu_en,
+    input  wire logic                        nu_set,
+    input  wire logic [NBK*DAB-1:0]          nu_addr,
+    input  wire logic [NBK-1:0]              nu_last,   // last read of the word this unit
+    output logic      [NSET*NBK*CO*CB-1:0]   nu_rdata,
+    output logic      [NSET*NBK-1:0]         nu_rvalid
+);
+  // ---- parameters of this stage (generated, see sw/spikeforge/rtl/params.py) ----
+  localparam int DENSE = int'(sf_params::S_DENSE[32*L+:32]);  // 1: flatten (y, x, c)
+  localparam int ANALOG = int'(sf_params::S_ANALOG[32*L+:32]);  // 1: events carry pixels
+  localparam int SH = int'(sf_params::S_SH[32*L+:32]);  // source rows (flattening)
+  localparam int SW = int'(sf_params::S_SW[32*L+:32]);  // source columns (flattening)
+  localparam int H = int'(sf_params::S_H[32*L+:32]);  // array input rows (1 if dense)
+  localparam int W = int'(sf_params::S_W[32*L+:32]);  // array input columns (1 if dense)
+  localparam int C = int'(sf_params::S_C[32*L+:32]);  // array input channels
+  localparam int PY = int'(sf_params::S_PY[32*L+:32]);  // bank rows
+  localparam int PX = int'(sf_params::S_PX[32*L+:32]);  // bank columns
+  localparam int NGY = int'(sf_params::S_NGY[32*L+:32]);  // row groups per input row
+  localparam int NGX = int'(sf_params::S_NGX[32*L+:32]);  // column groups per input column
+  localparam int NPY = int'(sf_params::S_NPY[32*L+:32]);  // row phases
+  localparam int NPX = int'(sf_params::S_NPX[32*L+:32]);  // column phases
+  localparam int NAY = int'(sf_params::S_NAY[32*L+:32]);  // bank depth along rows
+  localparam int NAX = int'(sf_params::S_NAX[32*L+:32]);  // bank depth along columns
+  localparam int WB = sf_params::WB;  // weight bits
+  localparam int DEPTH = NAY * NAX;  // words per bank
+  localparam int WDEPTH = C * NPY * NPX;  // weight words
+  localparam int WW = NBK * CO * WB;  // weight word bits
+  // table entry layouts (LSB first): phase, then per bank {valid, address}
+  localparam int YAB = sf_params::bits(NAY), XAB = sf_params::bits(NAX);
+  localparam int YPB = sf_params::bits(NPY), XPB = sf_params::bits(NPX);
+  localparam int RTW = YPB + PY * (1 + YAB);
+  localparam int CTW = XPB + PX * (1 + XAB);
+  localparam int CIB = sf_params::bits(C);  // array channel index bits
+  localparam int IYB = sf_params::bits(H), IXB = sf_params::bits(W);  // array coordinates
+  localparam int WAB = sf_params::bits(WDEPTH);  // weight address bits
+  localparam int GYB = sf_params::bits(NGY), GXB = sf_params::bits(NGX);
+  localparam int SYB = sf_params::bits(SH), SXB = sf_params::bits(SW);  // source coordinates
+
+  if (L < 0 || L >= sf_params::NS) begin : g_bad_l
+    $error("sf_synapse: L outside 0 .. NS-1");
+  end
+  if (NSET < 1 || NSET > 2) begin : g_bad_sets
+    $error("sf_synapse: NSET must be 1 or 2");
+  end
+  if (PY < 1 || PX < 1 || NGY < 1 || NGX < 1 || CB <= WB + 9 * ANALOG || CB > 62)
+  begin : g_bad_geometry
+    $error("sf_synapse: bank and group counts must be >= 1, CB in WB+1 (+9 analog) .. 62");
+  end
+
+  // ---- memories, initialized from the generated files ----
+  logic [RTW-1:0] rtab[0:H*NGY-1];
+  logic [CTW-1:0] ctab[0:W*NGX-1];
+  logic [WW-1:0] wmem[0:WDEPTH-1];
+  initial begin
+    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sar.hex"}, rtab);
+    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sac.hex"}, ctab);
+    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_w.hex"}, wmem);
+  end
+
+  // ---- L: the event being expanded into NGY x NGX groups ----
+  logic ev_q_valid;
+  logic [IYB-1:0] y_q;
+  logic [IXB-1:0] x_q;
+  logic [CIB-1:0] c_q;
+  logic [7:0] val_q;
+  logic [GYB-1:0] gy_q;
+  logic [GXB-1:0] gx_q;
+  logic last_group;
+  assign last_group = gy_q == GYB'(NGY - 1) && gx_q == GXB'(NGX - 1);
+  assign ev_ready = !clr_en && (!ev_q_valid || last_group);
+
+  // source coordinates -> array coordinates (a dense layer flattens them)
+  logic [IYB-1:0] y_in;
+  logic [IXB-1:0] x_in;
+  logic [CIB-1:0] c_in;
+  if (DENSE != 0) begin : g_flatten
+    // (y * SW + x) * SC from a table indexed by {y, x}: no multiplier on the event path
+    logic [CIB-1:0] base[0:(1<<(SYB+SXB))-1];
+    initial begin
+      $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_flat.hex"}, base);
+    end
+    assign y_in = '0;
+    assign x_in = '0;
+    assign c_in = base[{ev_y[SYB-1:0], ev_x[SXB-1:0]}] + CIB'(ev_c);
+  end else begin : g_direct
+    assign y_in = IYB'(ev_y);
+    assign x_in = IXB'(ev_x);
+    assign c_in = CIB'(ev_c);
+  end
+  // event coordinates are as wide as the widest link; this stage may use fewer bits
+  logic unused_coords;
+  assign unused_coords = ^{ev_y, ev_x, ev_c};
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      ev_q_valid <= 1'b0;
+      gy_q <= '0;
+      gx_q <= '0;
+    end else if (ev_valid && ev_ready) begin
+      ev_q_valid <= 1'b1;
+      gy_q <= '0;
+      gx_q <= '0;
+    end else if (ev_q_valid) begin
+      if (last_group) ev_q_valid <= 1'b0;
+      else if (gx_q == GXB'(NGX - 1)) begin
+        gx_q <= '0;
+        gy_q <= gy_q + 1'b1;
+      end else gx_q <= gx_q + 1'b1;
+    end
+    if (ev_valid && ev_ready) begin
+      y_q <= y_in;
+      x_q <= x_in;
+      c_q <= c_in;
+      val_q <= ev_val;
+    end
+  end
+
+  // ---- A: the group's tables -> per-bank targets and phases ----
+  logic [RTW-1:0] rent;
+  logic [CTW-1:0] cent;
+  assign rent = rtab[32'(y_q)*NGY+32'(gy_q)];
+  assign cent = ctab[32'(x_q)*NGX+32'(gx_q)];
+  logic a_valid_q;
+  logic [NBK-1:0] a_bank_q;
+  logic [NBK*DAB-1:0] a_addr_q;
+  logic [YPB-1:0] a_py_q;
+  logic [XPB-1:0] a_px_q;
+  logic [CIB-1:0] a_c_q;
+  logic [7:0] a_val_q;
+  for (genvar ry = 0; ry < PY; ry++) begin : g_ry
+    for (genvar rx = 0; rx < PX; rx++) begin : g_rx
+      localparam int RO = YPB + ry * (1 + YAB);
+      localparam int CO_ = XPB + rx * (1 + XAB);
+      always_ff @(posedge clk) begin
+        a_bank_q[ry*PX+rx] <= rent[RO] && cent[CO_];
+        a_addr_q[(ry*PX+rx)*DAB+:DAB] <=
+            DAB'(32'(rent[RO+1+:YAB]) * NAX + 32'(cent[CO_+1+:XAB]));
+      end
+    end
+  end
+  always_ff @(posedge clk) begin
+    a_py_q <= rent[0+:YPB];
+    a_px_q <= cent[0+:XPB];
+    a_c_q <= c_q;
+    a_val_q <= val_q;
+    if (rst) a_valid_q <= 1'b0;
+    else a_valid_q <= ev_q_valid;
+  end
+
+  // ---- B: the weight word (synchronous read at the pre-rotated address) ----
+  logic [WAB-1:0] waddr;
+  assign waddr = WAB'((32'(a_c_q) * NPY + 32'(a_py_q)) * NPX + 32'(a_px_q));
+  logic [WW-1:0] w_q;
+  logic b_valid_q;
+  logic [NBK-1:0] b_bank_q;
+  logic [NBK*DAB-1:0] b_addr_q;
+  logic [7:0] b_val_q;
+  always_ff @(posedge clk) begin
+    w_q <= wmem[waddr];
+    b_bank_q <= a_bank_q;
+    b_addr_q <= a_addr_q;
+    b_val_q <= a_val_q;
+    if (rst) b_valid_q <= 1'b0;
+    else b_valid_q <= a_valid_q;
+  end
+
+  // contributions per (bank, channel) and the stage that applies them
+  logic u_valid;
+  logic [NBK-1:0] u_bank;
+  logic [NBK*DAB-1:0] u_addr;
+  logic [NBK*CO*CB-1:0] u_add;
+  if (ANALOG != 0) begin : g_analog
+    // stage M: weight x pixel value, registered before the update
+    logic m_valid_q;
+    logic [NBK-1:0] m_bank_q;
+    logic [NBK*DAB-1:0] m_addr_q;
+    logic [NBK*CO*CB-1:0] m_add_q;
+    for (genvar i = 0; i < NBK * CO; i++) begin : g_mul
+      logic signed [WB-1:0] weight;
+      logic signed [WB+8:0] product;
+      assign weight = w_q[i*WB+:WB];
+      assign product = weight * $signed({1'b0, b_val_q});
+      // CB > WB + 9 (generator): sign-extend the product
+      always_ff @(posedge clk) m_add_q[i*CB+:CB] <= {{(CB - WB - 9) {product[WB+8]}}, product};
+    end
+    always_ff @(posedge clk) begin
+      m_bank_q <= b_bank_q;
+      m_addr_q <= b_addr_q;
+      if (rst) m_valid_q <= 1'b0;
+      else m_valid_q <= b_valid_q;
+    end
+    assign u_valid = m_valid_q;
+    assign u_bank = m_bank_q;
+    assign u_addr = m_addr_q;
+    assign u_add = m_add_q;
+    assign busy = ev_q_valid || a_valid_q || b_valid_q || m_valid_q;
+  end else begin : g_binary
+    for (genvar i = 0; i < NBK * CO; i++) begin : g_ext
+      // CB > WB (generator): sign-extend the weight
+      assign u_add[i*CB+:CB] = {{(CB - WB) {w_q[i*WB+WB-1]}}, w_q[i*WB+:WB]};
+    end
+    assign u_valid = b_valid_q;
+    assign u_bank = b_bank_q;
+    assign u_addr = b_addr_q;
+    assign busy = ev_q_valid || a_valid_q || b_valid_q;
+    logic unused_val;
+    assign unused_val = ^b_val_q;
+  end
+
+  // ---- the banks: NSET sets, each bank a data memory and a 1-bit tag memory ----
+  // A word holds a current of the set's present unit only if its tag equals the set's
+  // epoch; otherwise it reads as zero. The neuron unit's last pass over a unit sets the
+  // tag of every word it reads to the epoch, and freeing the set then flips the epoch:
+  // every word becomes stale (zero) without writing the data memory. With two sets the
+  // array accumulates one while the neuron unit reads the other; the stage's step loop
+  // never gives one set to both.
+  logic [NSET-1:0] epoch_q;
+  always_ff @(posedge clk) begin
+    if (rst) epoch_q <= '0;
+    else if (free) epoch_q[NSET > 1 ? 32'(free_set) : 0] <= !epoch_q[NSET > 1 ? 32'(free_set) : 0];
+  end
+
+  for (genvar b = 0; b < NBK; b++) begin : g_bank
+    logic [NSET*CO*CB-1:0] rd_set;
+    logic [NSET-1:0] ok_set;
+    logic [CO*CB-1:0] sum;
+    for (genvar st = 0; st < NSET; st++) begin : g_set
+      logic [CO*CB-1:0] mem[0:DEPTH-1];
+      logic tag[0:DEPTH-1];
+      logic [DAB-1:0] ra;  // one address for reads and writes: single-port memories
+      logic we, tag_we, nu_owns;
+      assign nu_owns = nu_en && (NSET == 1 || nu_set == st[0]);
+      assign ra = clr_en ? clr_addr : nu_owns ? nu_addr[b*DAB+:DAB] : u_addr[b*DAB+:DAB];
+      assign we = u_valid && u_bank[b] && !nu_owns && (NSET == 1 || acc_set == st[0]);
+      assign tag_we = clr_en || we || (nu_owns && nu_last[b]);
+      assign rd_set[st*CO*CB+:CO*CB] = mem[ra];
+      assign ok_set[st] = tag[ra] == epoch_q[st];
+      always_ff @(posedge clk) begin
+        if (we) mem[ra] <= sum;  // we only while the array owns the set: ra = u_addr
+        // the clear pass after reset marks words stale; updates and last reads mark them
+        // current (stale after the coming flip)
+        if (tag_we) tag[ra] <= clr_en ? !epoch_q[st] : epoch_q[st];
+      end
+    end
+    // the update adds to the accumulated set's word (zero if stale)
+    logic [CO*CB-1:0] rd_acc;
+    logic ok_acc;
+    assign rd_acc = (NSET > 1 && acc_set) ? rd_set[(NSET-1)*CO*CB+:CO*CB] : rd_set[0+:CO*CB];
+    assign ok_acc = (NSET > 1 && acc_set) ? ok_set[NSET-1] : ok_set[0];
+    for (genvar co = 0; co < CO; co++) begin : g_add
+      assign sum[co*CB+:CB] = (ok_acc ? rd_acc[co*CB+:CB] : '0) + u_add[(b*CO+co)*CB+:CB];
+    end
+    for (genvar st = 0; st < NSET; st++) begin : g_out
+      assign nu_rdata[(st*NBK+b)*CO*CB+:CO*CB] = rd_set[st*CO*CB+:CO*CB];
+      assign nu_rvalid[st*NBK+b] = ok_set[st];
+    end
+  end
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,185 @@
+"""``spikeforge sim``: real test images through the RTL core in Verilator (cocotb), checked
+against the golden model; prints accuracy, mismatches (must be 0) and cycles per image."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from .common import DATASET_HELP, add_quiet, info, positive_int
+
+DEFAULT_BUILD = Path("build/rtl")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sim",
+        help="simulate the RTL core on test images, compare with the golden model",
+        description="Generate the SystemVerilog core's parameters for the network, build it "
+        "with Verilator (once per configuration), stream real test images through its AXI "
+        "ports with cocotb and compare every spike count, class and saturation total with the "
+        "golden model (must be equal).",
+    )
+    parser.add_argument("net", type=Path, help="directory written by `spikeforge convert`")
+    parser.add_argument("--dataset", help=DATASET_HELP + " (default: the conversion's)")
+    parser.add_argument(
+        "--images", "-n", type=positive_int, default=100, help="test images (default 100)"
+    )
+    parser.add_argument(
+        "--timesteps", "-T", type=positive_int, help="run-time T (default: the network's)"
+    )
+    parser.add_argument(
+        "--per-start",
+        type=positive_int,
+        help="images per ap_start (default: all in one run)",
+    )
+    parser.add_argument(
+        "--gaps", type=float, default=0.0, help="probability of a TVALID gap per in_r cycle"
+    )
+    parser.add_argument(
+        "--backpressure",
+        type=float,
+        default=0.0,
+        help="probability of TREADY low per out_r cycle",
+    )
+    parser.add_argument("--waves", action="store_true", help="record dump.vcd in the build dir")
+    parser.add_argument(
+        "--build-dir",
+        type=Path,
+        default=DEFAULT_BUILD,
+        help=f"where configurations are generated and compiled (default {DEFAULT_BUILD})",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_plan_options(parser)
+    add_quiet(parser)
+    parser.set_defaults(run=run)
+
+
+def add_plan_options(parser: argparse.ArgumentParser) -> None:
+    """The default plan's budgets (sw/spikeforge/rtl/plan.py), shared with ``synth``."""
+    from ..rtl.plan import PlanLimits
+
+    limits = PlanLimits()
+    group = parser.add_argument_group("core size")
+    group.add_argument(
+        "--synapse-lanes",
+        type=positive_int,
+        default=limits.synapse_lanes,
+        help=f"adders per spiking synapse array (default {limits.synapse_lanes})",
+    )
+    group.add_argument(
+        "--multiplier-lanes",
+        type=positive_int,
+        default=limits.multiplier_lanes,
+        help=f"multipliers of the analog first layer (default {limits.multiplier_lanes})",
+    )
+    group.add_argument(
+        "--fire-lanes",
+        type=positive_int,
+        default=limits.fire_lanes,
+        help=f"neurons integrated per cycle per stage (default {limits.fire_lanes})",
+    )
+    group.add_argument(
+        "--double-buffer",
+        action="store_true",
+        help="two current sets per stage: accumulate the next step while firing this one "
+        "(faster, about 40%% more LUTs)",
+    )
+
+
+def plan_for(net, args: argparse.Namespace):
+    """The default plan within the budgets given on the command line."""
+    from ..rtl.plan import PlanLimits, default_plan
+    from ..rtl.stages import build_stages
+
+    limits = PlanLimits(
+        synapse_lanes=args.synapse_lanes,
+        multiplier_lanes=args.multiplier_lanes,
+        fire_lanes=args.fire_lanes,
+        double_buffer=args.double_buffer,
+    )
+    return default_plan(build_stages(net), limits)
+
+
+def _dataset(net_dir: Path, given: str | None) -> str:
+    if given:
+        return given
+    try:
+        return json.loads((net_dir / "conversion.json").read_text())["dataset"]
+    except (OSError, ValueError, KeyError):
+        raise UserError(
+            f"{net_dir}/conversion.json does not name the dataset; pass --dataset"
+        ) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..datasets import load_dataset
+    from ..netdir import load_int_network
+    from ..rtl.perf import Throughput, accumulate_lanes
+    from ..rtl.runner import simulate_rtl
+    from ..verify import compare, golden
+
+    for name in ("gaps", "backpressure"):
+        if not 0.0 <= getattr(args, name) < 1.0:
+            raise UserError(f"--{name} must be in [0, 1)")
+    net = load_int_network(args.net)
+    steps = args.timesteps or net.config.timesteps
+    if steps > net.config.max_timesteps:
+        raise UserError(f"--timesteps {steps} exceeds the network's max {net.config.max_timesteps}")
+    dataset = load_dataset(_dataset(args.net, args.dataset), args.quiet)
+    if args.images > len(dataset.test_images):
+        raise UserError(f"--images {args.images}: the test split has {len(dataset.test_images)}")
+    images, labels = dataset.test_images[: args.images], dataset.test_labels[: args.images]
+    info(args, f"rtl: building/simulating {net.name} in {args.build_dir} (first build: minutes)")
+    sim = simulate_rtl(
+        net,
+        images,
+        steps,
+        root=args.build_dir,
+        plan=plan_for(net, args),
+        per_start=args.per_start,
+        gaps=args.gaps,
+        backpressure=args.backpressure,
+        waves=args.waves,
+        quiet=args.quiet,
+    )
+    expected = golden(net, images, steps)
+    verdict = compare(sim.result, expected)
+    perf = Throughput(
+        len(images),
+        int(sim.result.cycles or 0),
+        float(expected.synops.mean()),
+        accumulate_lanes(sim.stages),
+    )
+    figures = {
+        "network": net.name,
+        "images": len(images),
+        "timesteps": steps,
+        "accuracy": float(np.mean(sim.result.classes == labels)),
+        "golden_accuracy": float(np.mean(expected.classes == labels)),
+        "mismatched_images": len(verdict.mismatched_images),
+        "saturation_equal": verdict.saturation_equal,
+        "status": sim.result.status,
+        "cycles_per_image": perf.cycles_per_image,
+        "ideal_cycles_per_image": perf.ideal_cycles,
+        "ratio_to_ideal": perf.ratio,
+        "accumulate_lanes": perf.lanes,
+        "build": str(sim.directory),
+    }
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print(
+            f"rtl {net.name}: {len(images)} test images, T={steps}\n"
+            f"  accuracy {100 * figures['accuracy']:.2f}% "
+            f"(golden model {100 * figures['golden_accuracy']:.2f}%)\n"
+            f"  mismatches: {verdict.describe()}\n"
+            f"  {perf.describe()}\n"
+            f"  build: {sim.directory}"
+            + (f"\n  waves: {sim.directory / 'dump.vcd'}" if args.waves else "")
+        )
+    return 0 if verdict.ok and sim.result.status == 0 else 1

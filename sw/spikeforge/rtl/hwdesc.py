@@ -1,0 +1,118 @@
+"""Everything the RTL needs about one stage, derived from the IR and the plan: geometry
+tables, the pre-rotated weight words and the word widths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..ir import Network
+from ..quant import signed_bits
+from .plan import StagePlan, check_plan, default_plan
+from .stages import Stage, build_stages
+from .tables import GateAxis, SynapseAxis, TileAxis, gate_axis, synapse_axis, tile_axis
+
+
+@dataclass
+class StageHw:
+    stage: Stage
+    plan: StagePlan
+    rows: SynapseAxis
+    cols: SynapseAxis
+    weight_words: np.ndarray  # (cin * row phases * col phases, PY, PX, Co)
+    tile_rows: TileAxis
+    tile_cols: TileAxis
+    gate_rows: GateAxis | None
+    gate_cols: GateAxis | None
+    current_bits: int  # the synapse array's accumulators (partial sums without the bias)
+
+    @property
+    def index(self) -> int:
+        return self.stage.index
+
+    @property
+    def lanes(self) -> int:
+        """Parallel accumulate units of the synapse array."""
+        py, px = self.plan.banks
+        return py * px * self.stage.out_shape[2]
+
+    @property
+    def fire_lanes(self) -> int:
+        ty, tx = self.plan.tile
+        return ty * tx * self.stage.out_shape[2]
+
+    def weight_address(self, channel: int, row_phase: int, col_phase: int) -> int:
+        return (
+            channel * self.rows.phase_kernel.shape[0] + row_phase
+        ) * self.cols.phase_kernel.shape[0] + col_phase
+
+
+def _weight_words(stage: Stage, rows: SynapseAxis, cols: SynapseAxis) -> np.ndarray:
+    w = stage.weights.astype(np.int64)  # (kh, kw, cin, cout)
+    cin, cout = w.shape[2], w.shape[3]
+    nry, nrx = rows.phase_kernel.shape[0], cols.phase_kernel.shape[0]
+    words = np.zeros((cin, nry, nrx, rows.banks, cols.banks, cout), dtype=np.int64)
+    for py_, krow in enumerate(rows.phase_kernel):
+        for px_, kcol in enumerate(cols.phase_kernel):
+            for ry, i in enumerate(krow):
+                for rx, j in enumerate(kcol):
+                    if i >= 0 and j >= 0:
+                        words[:, py_, px_, ry, rx, :] = w[i, j]
+    return words.reshape(cin * nry * nrx, rows.banks, cols.banks, cout)
+
+
+def _current_bits(stage: Stage, weight_bits: int) -> int:
+    """Width of a partial sum of one timestep's (or the analog image's) contributions."""
+    w = stage.weights.reshape(-1, stage.out_shape[2]).astype(np.int64)
+    scale = 255 if stage.analog else 1
+    low = int(np.clip(w, None, 0).sum(axis=0).min()) * scale
+    high = int(np.clip(w, 0, None).sum(axis=0).max()) * scale
+    # at least one bit wider than a weight (or a weight x pixel product), so that the RTL
+    # sign-extends every contribution into the accumulator
+    source = weight_bits + (9 if stage.analog else 0)
+    return max(source + 1, signed_bits(low, high))
+
+
+def describe_stage(stage: Stage, plan: StagePlan, weight_bits: int) -> StageHw:
+    (h, w, _), (ho, wo, _) = stage.in_shape, stage.out_shape
+    (kh, kw), (sy, sx), (pt, pl) = stage.kernel, stage.strides, stage.pads
+    (py, px), (ty, tx) = plan.banks, plan.tile
+    rows = synapse_axis(h, ho, kh, sy, pt, py)
+    cols = synapse_axis(w, wo, kw, sx, pl, px)
+    gate = stage.gate
+    origin = (0, 0)
+    if gate is not None:
+        origin = (gate.pads[0] % ty, gate.pads[2] % tx)
+    tile_rows = tile_axis(ho, ty, origin[0], py)
+    tile_cols = tile_axis(wo, tx, origin[1], px)
+    gate_rows = gate_cols = None
+    if gate is not None:
+        gate_rows = gate_axis(
+            tile_rows, gate.pool[0], gate.strides[0], gate.pads[0], gate.out_shape[0]
+        )
+        gate_cols = gate_axis(
+            tile_cols, gate.pool[1], gate.strides[1], gate.pads[2], gate.out_shape[1]
+        )
+    return StageHw(
+        stage=stage,
+        plan=plan,
+        rows=rows,
+        cols=cols,
+        weight_words=_weight_words(stage, rows, cols),
+        tile_rows=tile_rows,
+        tile_cols=tile_cols,
+        gate_rows=gate_rows,
+        gate_cols=gate_cols,
+        current_bits=_current_bits(stage, weight_bits),
+    )
+
+
+def describe(net: Network, plan: list[StagePlan] | None = None) -> list[StageHw]:
+    """The hardware description of every stage of ``net`` (default plan unless given)."""
+    stages = build_stages(net)
+    plan = plan or default_plan(stages)
+    check_plan(stages, plan)
+    assert net.formats is not None
+    bits = net.formats.weight_bits
+    return [describe_stage(stage, entry, bits) for stage, entry in zip(stages, plan, strict=True)]

@@ -1,0 +1,284 @@
+"""Writes the generated half of the RTL core: the ``sf_params`` package and the memory files.
+
+The package holds every number the hand-written modules in ``hw/rtl`` need, one 32-bit
+field per stage in flat vectors (``S_<NAME>[32*l +: 32]``, a form yosys and Verilator
+both read), per-channel constants in 64-bit fields, the register offsets of
+:mod:`spikeforge.contract` and the build id. The memory files (``sNN_*.hex``, read with
+``$readmemh`` relative to the directory the tools run in) hold the geometry tables and the
+pre-rotated weight words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from .. import contract
+from ..ir import Network
+from ..netfile import build_id
+from .hwdesc import StageHw
+from .tables import GateAxis, SynapseAxis, TileAxis, bits
+
+PACKAGE_FILE = "sf_params.sv"
+
+
+# --- memory files -----------------------------------------------------------------------
+
+
+def _pack(fields: Iterable[tuple[int, int]]) -> tuple[int, int]:
+    """(value, width) fields, LSB first -> (word, total width)."""
+    word, offset = 0, 0
+    for value, width in fields:
+        value = int(value)
+        if value < 0 or value >= 1 << width:
+            raise ValueError(f"field value {value} does not fit {width} bits")
+        word |= value << offset
+        offset += width
+    return word, offset
+
+
+def write_hex(path: Path, words: list[int], width: int) -> None:
+    digits = max(1, -(-width // 4))
+    path.write_text("".join(f"{w:0{digits}x}\n" for w in words))
+
+
+def synapse_table(axis: SynapseAxis) -> tuple[list[int], int]:
+    """Entry (coordinate * groups + group): phase, then per bank {valid, address}."""
+    phase_bits, addr_bits = bits(axis.phase_kernel.shape[0]), bits(axis.addr_len)
+    words, width = [], 0
+    for y in range(axis.size):
+        for g in range(axis.groups):
+            fields = [(axis.phase[y, g], phase_bits)]
+            for r in range(axis.banks):
+                fields += [(axis.valid[y, g, r], 1), (axis.addr[y, g, r], addr_bits)]
+            word, width = _pack(fields)
+            words.append(word)
+    return words, width
+
+
+def tile_table(axis: TileAxis, banks: int, addr_len: int, out: int) -> tuple[list[int], int]:
+    """Entry (tile): per member {valid, bank, address, coordinate}."""
+    words, width = [], 0
+    for t in range(axis.tiles):
+        fields = []
+        for d in range(axis.tile):
+            fields += [
+                (axis.valid[t, d], 1),
+                (axis.bank[t, d], bits(banks)),
+                (axis.addr[t, d], bits(addr_len)),
+                (axis.coord[t, d], bits(out)),
+            ]
+        word, width = _pack(fields)
+        words.append(word)
+    return words, width
+
+
+def gate_table(axis: GateAxis, pool: int, out: int) -> tuple[list[int], int]:
+    """Entry (tile): per window bank {valid, first, address, coordinate, per member
+    {inside, offset}}."""
+    words, width = [], 0
+    for t in range(axis.valid.shape[0]):
+        fields = []
+        for g in range(axis.banks):
+            fields += [
+                (axis.valid[t, g], 1),
+                (axis.first[t, g], 1),
+                (axis.addr[t, g], bits(axis.addr_len)),
+                (axis.coord[t, g], bits(out)),
+            ]
+            for d in range(axis.member_in.shape[2]):
+                fields += [(axis.member_in[t, g, d], 1), (axis.member_w[t, g, d], bits(pool))]
+        word, width = _pack(fields)
+        words.append(word)
+    return words, width
+
+
+def flatten_table(source: tuple[int, int, int]) -> tuple[list[int], int]:
+    """A dense stage's event (y, x, c) -> input index (y * W + x) * C + c: the table of
+    (y * W + x) * C indexed by {y, x} (each field bits(H), bits(W) wide)."""
+    h, w, c = source
+    xb = bits(w)
+    words = [0] * (1 << (bits(h) + xb))
+    for y in range(h):
+        for x in range(w):
+            words[(y << xb) | x] = (y * w + x) * c
+    return words, bits(h * w * c)
+
+
+def weight_words(hw: StageHw, weight_bits: int) -> tuple[list[int], int]:
+    """Lane (ry, rx, co) of a word at bits [((ry*PX + rx)*Co + co)*WB +: WB]."""
+    mask = (1 << weight_bits) - 1
+    lanes = hw.weight_words.reshape(hw.weight_words.shape[0], -1)
+    shifts = np.arange(lanes.shape[1]) * weight_bits
+    words = [
+        sum((int(v) & mask) << int(s) for v, s in zip(row, shifts, strict=True)) for row in lanes
+    ]
+    return words, lanes.shape[1] * weight_bits
+
+
+def write_memories(out: Path, stages: list[StageHw], weight_bits: int) -> None:
+    for hw in stages:
+        st, stem = hw.stage, f"s{hw.index:02d}"
+        (py, px) = hw.plan.banks
+        ho, wo, _ = st.out_shape
+        write_hex(out / f"{stem}_sar.hex", *synapse_table(hw.rows))
+        write_hex(out / f"{stem}_sac.hex", *synapse_table(hw.cols))
+        write_hex(out / f"{stem}_w.hex", *weight_words(hw, weight_bits))
+        if st.dense:
+            write_hex(out / f"{stem}_flat.hex", *flatten_table(st.source_shape))
+        write_hex(out / f"{stem}_nur.hex", *tile_table(hw.tile_rows, py, hw.rows.addr_len, ho))
+        write_hex(out / f"{stem}_nuc.hex", *tile_table(hw.tile_cols, px, hw.cols.addr_len, wo))
+        if hw.gate_rows is not None and hw.gate_cols is not None and st.gate is not None:
+            gh, gw, _ = st.event_shape
+            write_hex(out / f"{stem}_gr.hex", *gate_table(hw.gate_rows, st.gate.pool[0], gh))
+            write_hex(out / f"{stem}_gc.hex", *gate_table(hw.gate_cols, st.gate.pool[1], gw))
+        else:
+            # no gate: empty tables all the same, since yosys elaborates sf_gate with the
+            # default stage index even when that stage has no gate
+            write_hex(out / f"{stem}_gr.hex", [0] * hw.tile_rows.tiles, 1)
+            write_hex(out / f"{stem}_gc.hex", [0] * hw.tile_cols.tiles, 1)
+
+
+# --- the package ----------------------------------------------------------------------------
+
+
+def stage_fields(hw: StageHw, channel_base: int) -> dict[str, int]:
+    """The per-stage numbers of the package (names without the ``S_`` prefix)."""
+    st = hw.stage
+    (h, w, c), (ho, wo, co) = st.in_shape, st.out_shape
+    (py, px), (ty, tx) = hw.plan.banks, hw.plan.tile
+    gate = st.gate
+    fields = {
+        "DENSE": int(st.dense),
+        "ANALOG": int(st.analog),
+        "GATE": int(gate is not None),
+        "FINAL": int(st.final),
+        "KEEPN": int(gate is not None or st.final),
+        "SH": st.source_shape[0],
+        "SW": st.source_shape[1],
+        "H": h,
+        "W": w,
+        "C": c,
+        "HO": ho,
+        "WO": wo,
+        "CO": co,
+        "PY": py,
+        "PX": px,
+        "NGY": hw.rows.groups,
+        "NGX": hw.cols.groups,
+        "NPY": hw.rows.phase_kernel.shape[0],
+        "NPX": hw.cols.phase_kernel.shape[0],
+        "NAY": hw.rows.addr_len,
+        "NAX": hw.cols.addr_len,
+        "CB": hw.current_bits,
+        "TY": ty,
+        "TX": tx,
+        "NTY": hw.tile_rows.tiles,
+        "NTX": hw.tile_cols.tiles,
+        "OTY": hw.tile_rows.origin,
+        "OTX": hw.tile_cols.origin,
+        "GBY": 1,
+        "GBX": 1,
+        "GNAY": 1,
+        "GNAX": 1,
+        "GH": 1,
+        "GW": 1,
+        "GPH": 1,
+        "GPW": 1,
+        "NSET": 2 if hw.plan.double_buffer else 1,
+        "CH_BASE": channel_base,
+    }
+    if gate is not None and hw.gate_rows is not None and hw.gate_cols is not None:
+        fields.update(
+            GBY=hw.gate_rows.banks,
+            GBX=hw.gate_cols.banks,
+            GNAY=hw.gate_rows.addr_len,
+            GNAX=hw.gate_cols.addr_len,
+            GH=st.event_shape[0],
+            GW=st.event_shape[1],
+            GPH=int(gate.pool[0]),
+            GPW=int(gate.pool[1]),
+        )
+    return fields
+
+
+def _vector(values: list[int], width: int) -> str:
+    """A flat SystemVerilog vector, element 0 in the low bits."""
+    mask = (1 << width) - 1
+    parts = [f"{width}'h{v & mask:x}" for v in reversed(values)]
+    return "{" + ", ".join(parts) + "}"
+
+
+def package_text(net: Network, stages: list[StageHw], mem_prefix: str = "./") -> str:
+    fmt, cfg = net.formats, net.config
+    assert fmt is not None
+    thetas, biases, vinits, per_stage = [], [], [], []
+    for hw in stages:
+        per_stage.append(stage_fields(hw, len(thetas)))
+        layer = hw.stage.layer
+        thetas += [int(v) for v in layer.threshold]
+        biases += [int(v) for v in layer.bias]
+        half = cfg.v_init == "half"
+        vinits += [int(v) // 2 if half else 0 for v in layer.threshold]
+    links = [tuple(net.input_shape)] + [hw.stage.event_shape for hw in stages]
+    links += [hw.stage.out_shape for hw in stages]
+    sat_top = contract.SAT_BASE + contract.REGISTER_STRIDE * (len(stages) - 1)
+    offsets = {
+        reg.name: reg.offset for reg in (*contract.CONTROL_REGISTERS, *contract.CORE_REGISTERS)
+    }
+    sum_bits = max(fmt.membrane_bits, fmt.bias_bits, *(hw.current_bits for hw in stages)) + 2
+    h, w, c = (int(v) for v in net.input_shape)
+    scalars = {
+        "NS": (len(stages), "stages (neuron layers)"),
+        "K": (net.num_classes, "classes"),
+        "NB": (cfg.count_bits, "spike count bits"),
+        "VB": (fmt.membrane_bits, "membrane bits"),
+        "TB": (fmt.threshold_bits, "threshold bits (unsigned)"),
+        "WB": (fmt.weight_bits, "weight bits"),
+        "SB": (sum_bits, "V + I + b before the clamp"),
+        "MAX_T": (cfg.max_timesteps, "largest TIMESTEPS"),
+        "DEFAULT_T": (cfg.timesteps, "TIMESTEPS after reset"),
+        "RESET_ZERO": (int(cfg.reset == "zero"), "1: reset to zero, 0: by subtraction"),
+        "POISSON": (int(cfg.input_mode == "poisson"), "1: Poisson input, 0: analog"),
+        "RUNNING_MAX": (int(cfg.pool == "running_max"), "max-pool: 1 running max, 0 gate"),
+        "IN_H": (h, "image rows"),
+        "IN_W": (w, "image columns"),
+        "IN_C": (c, "image channels"),
+        "BEATS": (contract.beats_per_image(net.input_shape), "in_r beats per image"),
+        "EYB": (max(bits(s[0]) for s in links), "event row bits"),
+        "EXB": (max(bits(s[1]) for s in links), "event column bits"),
+        "ECB": (max(bits(s[2]) for s in links), "event channel bits"),
+        "AXIL_AW": (max(8, (sat_top + 3).bit_length()), "s_axi_control address bits"),
+        "SAT_BASE": (contract.SAT_BASE, "SAT_0"),
+        "REG_STRIDE": (contract.REGISTER_STRIDE, "register spacing"),
+        "NCH": (len(thetas), "channels of all stages"),
+    }
+    scalars.update({f"REG_{name}": (offset, name) for name, offset in offsets.items()})
+    lines = [
+        f"// Generated by spikeforge from network '{net.name}'; do not edit.",
+        "// Regenerate with `spikeforge sim` / `spikeforge synth` (sw/spikeforge/rtl/params.py).",
+        "package sf_params;",
+        "  // bits that index n values (at least 1)",
+        "  function automatic integer bits(input integer n);",
+        "    bits = (n <= 2) ? 1 : $clog2(n);",
+        "  endfunction",
+        "",
+        f"  localparam logic [31:0] BUILD_ID = 32'h{build_id(net):08x};",
+        f"  localparam logic [31:0] SEED = 32'h{cfg.seed:08x};  // Poisson generator seed",
+        f'  localparam MEM_PREFIX = "{mem_prefix}";  // where $readmemh finds the hex files',
+    ]
+    lines += [
+        f"  localparam int {name} = {value};  // {note}" for name, (value, note) in scalars.items()
+    ]
+    lines += ["", "  // per-channel constants, 64-bit two's complement, stage l from S_CH_BASE[l]"]
+    lines += [f"  localparam logic [NCH*64-1:0] CH_THETA = {_vector(thetas, 64)};"]
+    lines += [f"  localparam logic [NCH*64-1:0] CH_BIAS = {_vector(biases, 64)};"]
+    lines += [f"  localparam logic [NCH*64-1:0] CH_VINIT = {_vector(vinits, 64)};"]
+    lines += ["", "  // per-stage numbers, stage l at [32*l +: 32] (see stage_fields in params.py)"]
+    for name in per_stage[0]:
+        values = [fields[name] for fields in per_stage]
+        lines.append(f"  localparam logic [NS*32-1:0] S_{name} = {_vector(values, 32)};")
+    lines += ["endpackage", ""]
+    return "\n".join(lines)

