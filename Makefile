@@ -13,6 +13,7 @@ BUILD ?= build
 MODEL ?= $(BUILD)/models/mnist-cnn.keras
 CLIP_MODEL ?= $(BUILD)/models/mnist-cnn-cf8.keras
 NET ?= $(BUILD)/net
+CLIP_NET ?= $(BUILD)/net-cf8
 DATASET ?= mnist
 T ?= 32
 N ?= 200
@@ -100,6 +101,11 @@ $(CLIP_MODEL): | $(STAMP)
 $(NET)/snn.json: $(MODEL)
 	$(SF) convert $(MODEL) --dataset $(DATASET) --out $(NET) --timesteps $(T)
 
+# The low-latency network: clip-floor trained, thresholds balanced, half-threshold start.
+$(CLIP_NET)/snn.json: $(CLIP_MODEL)
+	$(SF) convert $(CLIP_MODEL) --dataset $(DATASET) --out $(CLIP_NET) --timesteps 8 \
+		--v-init half --pool running-max
+
 demo: $(NET)/snn.json ## train (or reuse) the MNIST CNN, convert it, evaluate ANN, float and golden SNN
 	$(SF) evaluate $(NET) --dataset $(DATASET) --backend ann --quiet
 	$(SF) evaluate $(NET) --dataset $(DATASET) --backend float --timesteps $(T)
@@ -116,12 +122,12 @@ sim: $(NET)/snn.json ## RTL core in Verilator/cocotb: N test images == golden, a
 synth: $(NET)/snn.json ## yosys/nextpnr report of the RTL core: Zynq-7020 resources, ECP5 Fmax (slow)
 	$(SF) synth $(NET) --build-dir $(RTL_DIR)
 
-bench: $(MODEL) bench-low-latency ## run the benchmarks (tables on stdout, plots and tables in docs/figures)
+bench: $(MODEL) $(NET)/snn.json $(CLIP_NET)/snn.json bench-low-latency ## run the benchmarks (tables on stdout, plots and tables in docs/figures)
 	$(BIN)/python benchmarks/accuracy_vs_timesteps.py --model $(MODEL) --dataset $(DATASET)
 	$(BIN)/python benchmarks/ablation.py --model $(MODEL) --dataset $(DATASET)
 	$(BIN)/python benchmarks/golden_speed.py --model $(MODEL) --dataset $(DATASET)
 	$(BIN)/python benchmarks/hls_csim.py --model $(MODEL) --dataset $(DATASET)
-	$(BIN)/python benchmarks/rtl_throughput.py --model $(MODEL) --dataset $(DATASET)
+	$(BIN)/python benchmarks/rtl_throughput.py --net $(NET) --clip-net $(CLIP_NET) --dataset $(DATASET)
 	$(BIN)/python benchmarks/qkeras_conversion.py --dataset $(DATASET)
 
 bench-low-latency: $(MODEL) $(CLIP_MODEL) ## plain vs low-latency conversion against T, and the per-method ablation

@@ -20,7 +20,7 @@ from spikeforge.netfile import build_id
 from spikeforge.rtl.generate import generate
 from spikeforge.rtl.hwdesc import describe
 from spikeforge.rtl.params import package_text
-from spikeforge.rtl.plan import StagePlan, check_plan, default_plan
+from spikeforge.rtl.plan import PlanLimits, StagePlan, check_plan, default_plan
 from spikeforge.rtl.stages import RtlError, build_stages
 from spikeforge.rtl.tables import synapse_axis
 from spikeforge.verify import golden
@@ -68,11 +68,14 @@ def test_synapse_groups_reach_each_target_once(size, out, kernel, stride, pad, b
 def test_default_plan_of_the_mnist_network(mnist_net):
     stages = describe(mnist_net)
     conv1, conv2, logits = (hw.plan for hw in stages)
-    # analog conv1: one row of the 5x5 footprint per bank row, 2x2 gate windows per cycle
-    assert conv1 == StagePlan((5, 2), (2, 2))
-    # conv2: a spike's whole 5x5x32 fan-out per cycle
-    assert conv2 == StagePlan((5, 5), (1, 1)) and stages[1].lanes == 800
+    # analog conv1: 64 multipliers, banks equal to the 2x2 gate window fired per cycle
+    assert conv1 == StagePlan((2, 2), (2, 2)) and stages[0].lanes == 64
+    # conv2: within 320 adders, all 5 rows and 2 of the 5 columns of a spike's fan-out
+    assert conv2 == StagePlan((5, 2), (1, 1)) and stages[1].lanes == 320
     assert logits == StagePlan((1, 1), (1, 1))
+    # a larger budget covers conv2's whole 5x5x32 fan-out in one cycle
+    wide = default_plan(build_stages(mnist_net), PlanLimits(synapse_lanes=1024))
+    assert wide[1] == StagePlan((5, 5), (1, 1))
 
 
 def conv_gate_dense():

@@ -26,6 +26,20 @@ class BackendResult:
     status: int = 0  # the STATUS register after the run
 
 
+def concatenate(parts: list[BackendResult]) -> BackendResult:
+    """One result for consecutive runs of the same backend and T (image chunks)."""
+    cycles = [p.cycles for p in parts]
+    return BackendResult(
+        backend=parts[0].backend,
+        timesteps=parts[0].timesteps,
+        counts=np.concatenate([p.counts for p in parts]),
+        classes=np.concatenate([p.classes for p in parts]),
+        saturation=np.sum([p.saturation for p in parts], axis=0),
+        cycles=None if None in cycles else sum(int(c) for c in cycles),
+        status=int(np.bitwise_or.reduce([p.status for p in parts])),
+    )
+
+
 @dataclass
 class Comparison:
     images: int

@@ -22,7 +22,7 @@ from ..errors import UserError
 from ..ir import Network
 from ..progress import progress_bar
 from ..simulator import check_images
-from ..verify import BackendResult
+from ..verify import BackendResult, concatenate
 from .options import HlsOptions
 from .plan import NetworkPlan, plan_network
 from .project import TB_DIR, generate_project, library_dir, render_sources
@@ -215,15 +215,7 @@ def csim_images(
             run = run_beats(build, image_beats(batch), timesteps, len(batch))
             parts.append(result_of(run, build.plan, timesteps, len(batch)))
             bar.update(len(batch))
-    return BackendResult(
-        backend="hls-csim",
-        timesteps=timesteps,
-        counts=np.concatenate([p.counts for p in parts]),
-        classes=np.concatenate([p.classes for p in parts]),
-        saturation=np.sum([p.saturation for p in parts], axis=0),
-        cycles=None,
-        status=int(np.bitwise_or.reduce([p.status for p in parts])),
-    )
+    return concatenate(parts)
 
 
 def run_csim(

@@ -25,7 +25,7 @@ from ..ir import Network
 from ..netfile import save_network
 from ..progress import progress_bar
 from ..simulator import check_images
-from ..verify import BackendResult
+from ..verify import BackendResult, concatenate
 from .generate import TOP, RtlBuild, generate, rtl_dir
 from .hwdesc import StageHw
 from .plan import StagePlan
@@ -238,18 +238,6 @@ class RtlRun:
     directory: Path
 
 
-def _merge(parts: list[BackendResult], timesteps: int) -> BackendResult:
-    return BackendResult(
-        backend="rtl",
-        timesteps=timesteps,
-        counts=np.concatenate([p.counts for p in parts]),
-        classes=np.concatenate([p.classes for p in parts]),
-        saturation=np.sum([p.saturation for p in parts], axis=0),
-        cycles=sum(int(p.cycles or 0) for p in parts),
-        status=int(np.bitwise_or.reduce([p.status for p in parts])),
-    )
-
-
 def simulate_rtl(
     net: Network,
     images: np.ndarray,
@@ -289,7 +277,7 @@ def simulate_rtl(
             [result] = sim.run([spec])
             parts.append(backend_result(result, steps, net.num_classes))
             bar.update(len(batch))
-    return RtlRun(_merge(parts, steps), build.stages, build.directory)
+    return RtlRun(concatenate(parts), build.stages, build.directory)
 
 
 def run_rtl(

