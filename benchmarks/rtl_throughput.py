@@ -11,6 +11,7 @@ image's counts, class and saturation totals are checked == golden model."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,25 @@ def fmax_of(report: dict | None) -> tuple[float | None, str]:
     return None, (report or {}).get("ecp5_note") or "no place-and-route report"
 
 
+def measure(net, images, labels, steps, root, plan) -> tuple[float, dict, float]:
+    """(accuracy on the slice, Throughput fields, busiest stage's input events per image)
+    of the RTL core on ``images``; exits unless it equals the golden model on every one."""
+    from spikeforge.rtl.perf import Throughput, accumulate_lanes, input_events
+    from spikeforge.rtl.runner import simulate_rtl
+    from spikeforge.verify import compare, golden
+
+    run = simulate_rtl(net, images, steps, root=root, plan=plan, quiet=False)
+    expected = golden(net, images, steps)
+    verdict = compare(run.result, expected)
+    if not verdict.ok:
+        raise SystemExit(f"T={steps}, plan {plan}: the RTL core differs from the golden "
+                         f"model: {verdict.describe()}")
+    perf = Throughput(len(images), int(run.result.cycles), float(expected.synops.mean()),
+                      accumulate_lanes(run.stages))
+    return (float(np.mean(run.result.classes == labels)), asdict(perf),
+            max(input_events(net, images, steps)))
+
+
 def main() -> None:
     import argparse
 
@@ -53,7 +73,7 @@ def main() -> None:
                    help="the plain network (`make demo` converts it)")
     p.add_argument("--clip-net", type=Path, default=Path("build/net-cf8"),
                    help="the low-latency network (clip-floor trained, --v-init half "
-                   "--pool running-max; `make net-cf8`)")
+                   "--pool running-max; `make build/net-cf8/snn.json`)")
     p.add_argument("--dataset", default="mnist")
     p.add_argument("--limit", type=int, default=100, help="test images simulated per row")
     p.add_argument("--out", type=Path, default=bc.FIGURES, help="where the table and plot go")
@@ -63,19 +83,21 @@ def main() -> None:
                    help="T for the low-latency network")
     p.add_argument("--build-dir", type=Path, default=Path("build/rtl"))
     p.add_argument("--plans", nargs="+", choices=list(PLANS), default=list(PLANS))
+    p.add_argument("--reuse", action="store_true",
+                   help="take the simulations of an earlier run (same networks, plans, T and "
+                   "image count) from BUILD_DIR/rtl_throughput.json: refreshes the table when a "
+                   "synthesis report has appeared")
     p.add_argument("--synth", action="store_true",
                    help="synthesize plans that have no report yet (yosys + nextpnr, slow)")
     args = p.parse_args()
     from spikeforge.datasets import load_dataset
     from spikeforge.netdir import load_int_network
     from spikeforge.rtl.generate import generate
-    from spikeforge.rtl.perf import Throughput, accumulate_lanes, input_events
+    from spikeforge.rtl.perf import Throughput
     from spikeforge.rtl.plan import PlanLimits, default_plan
-    from spikeforge.rtl.runner import simulate_rtl
     from spikeforge.rtl.stages import build_stages
     from spikeforge.rtl.synth import synth_report
     from spikeforge.simulator import simulate
-    from spikeforge.verify import compare, golden
 
     dataset = load_dataset(args.dataset, quiet=True)
     all_test = dataset.test_images, dataset.test_labels
@@ -83,27 +105,26 @@ def main() -> None:
     setups = {"plain": (args.net, args.timesteps),
               "low-latency": (args.clip_net, args.clip_timesteps)}
 
+    saved = args.build_dir / "rtl_throughput.json"  # measurements, for --reuse
+    measured = json.loads(saved.read_text()) if args.reuse and saved.is_file() else {}
     rows, runs, builds = [], [], {}
     for setup, (net_dir, steps_list) in setups.items():
         net = load_int_network(net_dir)
         full = simulate(net, all_test[0], checkpoints=steps_list, quiet=True)
         for name in args.plans:
             plan = default_plan(build_stages(net), PlanLimits(**PLANS[name]))
+            build = generate(net, args.build_dir, plan)  # named by network, plan and RTL
             if setup == "plain":  # the plan's hardware; the low-latency net's differs in data
-                builds[name] = (generate(net, args.build_dir, plan), net.name)
+                builds[name] = (build, net.name)
             for steps in steps_list:
-                run = simulate_rtl(net, images, steps, root=args.build_dir, plan=plan,
-                                   quiet=False)
-                expected = golden(net, images, steps)
-                verdict = compare(run.result, expected)
-                if not verdict.ok:
-                    raise SystemExit(f"{setup} T={steps} {name}: the RTL core differs from "
-                                     f"the golden model: {verdict.describe()}")
-                perf = Throughput(len(images), int(run.result.cycles),
-                                  float(expected.synops.mean()), accumulate_lanes(run.stages))
-                bound = max(input_events(net, images, steps))
+                key = f"{build.directory.name} T={steps} images={len(images)}"
+                if key not in measured:
+                    measured[key] = measure(net, images, labels, steps, args.build_dir, plan)
+                slice_accuracy, perf, bound = measured[key]
                 runs.append((setup, steps, name, full[steps].accuracy(all_test[1]),
-                             np.mean(run.result.classes == labels), perf, bound))
+                             slice_accuracy, Throughput(**perf), bound))
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(measured, indent=1))
 
     reports, lines = {}, []
     for name, (build, network) in builds.items():  # last: a report may have appeared meanwhile
@@ -150,14 +171,15 @@ def plot(path: Path, rows: list[list[object]], dataset: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
+    plans = list(dict.fromkeys(row[2] for row in rows))
     for setup in dict.fromkeys(row[0] for row in rows):
-        for plan in dict.fromkeys(row[2] for row in rows):
+        for index, plan in enumerate(plans):
             mine = [r for r in rows if r[0] == setup and r[2] == plan]
             style = "o-" if setup == "plain" else "s--"
             if mine:
                 ax.plot([r[1] for r in mine],
                         [float(str(r[5]).replace(",", "")) for r in mine], style,
-                        label=f"{setup}, {plan}")
+                        color=f"C{index}", label=f"{setup}, {plan}")
     ax.set_xlabel("timesteps T")
     ax.set_ylabel("cycles per image (simulated)")
     ax.set_xscale("log", base=2)
