@@ -302,3 +302,36 @@ def _concat(results: list[SimResult]) -> SimResult:
         saturation=np.concatenate([r.saturation for r in results]),
         layer_counts=layer_counts,
     )
+
+
+def step_spikes(
+    net: Network, images: np.ndarray, timesteps: int
+) -> tuple[dict[int, SimResult], list[list[np.ndarray]]]:
+    """The golden model after every step 1..T, and per layer of ``net.layers`` the spikes it
+    emits at each step: (N, *out_shape) int64 arrays, the gates replayed step by step."""
+    runs = simulate(net, images, checkpoints=list(range(1, timesteps + 1)), record_layers=True)
+    assert isinstance(runs, dict)
+    n = len(images)
+    per_layer: list[list[np.ndarray]] = []
+    neuron = 0
+    for layer in net.layers:
+        if isinstance(layer, NeuronLayer):
+            cumulative = [np.zeros((n, *layer.out_shape), dtype=np.int64)]
+            cumulative += [runs[t].layer_counts[neuron].astype(np.int64)
+                           for t in range(1, timesteps + 1)]
+            per_layer.append([cumulative[t + 1] - cumulative[t] for t in range(timesteps)])
+            neuron += 1
+            continue
+        counts_in = np.zeros((n, *layer.in_shape), dtype=np.int64)
+        counts_out = np.zeros((n, *layer.out_shape), dtype=np.int64)
+        gated = []
+        for spikes in per_layer[-1]:
+            counts_in = counts_in + spikes
+            if net.config.pool == "gate":
+                out = gate_spikes(layer, spikes, counts_in).astype(np.int64)
+            else:
+                out = running_max_spikes(layer, counts_in, counts_out).astype(np.int64)
+            counts_out = counts_out + out
+            gated.append(out)
+        per_layer.append(gated)
+    return runs, per_layer

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..ir import NeuronLayer
 from ..poisson import poisson_spikes
-from ..simulator import SimResult, gate_spikes, running_max_spikes, simulate
+from ..simulator import SimResult, step_spikes
 from .plan import GatePlan, NetworkPlan, NeuronPlan
 
 
@@ -88,8 +88,7 @@ def _as_nhwc(x: np.ndarray, hwc: tuple[int, int, int]) -> np.ndarray:
 def trace_events(plan: NetworkPlan, images: np.ndarray, timesteps: int) -> NetworkEvents:
     """Replay the golden model on ``images`` and count every stage's events per step."""
     net = plan.net
-    runs = simulate(net, images, checkpoints=list(range(1, timesteps + 1)), record_layers=True)
-    assert isinstance(runs, dict)
+    runs, spikes = step_spikes(net, images, timesteps)
     n = len(images)
     analog = not plan.input.poisson
     # what the input stage sends, per step
@@ -103,7 +102,7 @@ def trace_events(plan: NetworkPlan, images: np.ndarray, timesteps: int) -> Netwo
     events: dict[int, StageEvents] = {}
     prev_out: list[np.ndarray] = pixel_steps  # per step: the previous stage's output (N,H,W,C)
     prev_group = plan.input.channels
-    for stage, layer in zip(plan.stages, net.layers, strict=True):
+    for stage, layer, outputs in zip(plan.stages, net.layers, spikes, strict=True):
         cost = word_cost(stage)
         words = np.zeros((n, len(prev_out)), dtype=np.int64)
         iters = np.zeros((n, len(prev_out)), dtype=np.int64)
@@ -115,27 +114,7 @@ def trace_events(plan: NetworkPlan, images: np.ndarray, timesteps: int) -> Netwo
             iters[:, t] = (sent * cost[None, :, :, None]).reshape(n, -1).sum(axis=1) + 1
             if isinstance(stage, NeuronPlan):
                 synops += ((x != 0) * fan_out(stage)[None, :, :, None]).reshape(n, -1).sum(axis=1)
-        # this stage's output spikes per step
-        outputs: list[np.ndarray] = []
-        if isinstance(layer, NeuronLayer):
-            idx = stage.index
-            cum = [np.zeros((n, *layer.out_shape), dtype=np.int64)]
-            cum += [runs[t].layer_counts[idx].astype(np.int64) for t in range(1, timesteps + 1)]
-            outputs = [cum[t + 1] - cum[t] for t in range(timesteps)]
-            group = stage.lanes
-        else:
-            cum_in = np.zeros((n, *stage.in_hwc), dtype=np.int64)
-            cum_out = np.zeros((n, *stage.out_hwc), dtype=np.int64)
-            for t in range(timesteps):
-                spikes_in = _as_nhwc(prev_out[t], stage.in_hwc)
-                cum_in = cum_in + spikes_in
-                if stage.running_max:
-                    out = running_max_spikes(layer, cum_in, cum_out).astype(np.int64)
-                else:
-                    out = gate_spikes(layer, spikes_in, cum_in).astype(np.int64)
-                cum_out = cum_out + out
-                outputs.append(out)
-            group = stage.group
+        group = stage.lanes if isinstance(layer, NeuronLayer) else stage.group
         events[stage.stage] = StageEvents(words, iters, synops)
         prev_out, prev_group = outputs, group
     return NetworkEvents(timesteps, n, events, runs[timesteps])

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..ir import Network, NeuronLayer
 from ..poisson import poisson_spikes
-from ..simulator import gate_spikes, running_max_spikes, simulate
+from ..simulator import step_spikes
 from .hwdesc import StageHw
 
 
@@ -51,36 +51,16 @@ def input_events(net: Network, images: np.ndarray, timesteps: int) -> list[float
     """Per neuron layer: the events its synapse array takes per image, on average (the
     golden model's spikes into it, or the image's nonzero pixels for analog input). The
     RTL takes one event per cycle, so the largest is a lower bound on cycles per image."""
-    runs = simulate(net, images, checkpoints=list(range(1, timesteps + 1)), record_layers=True)
-    assert isinstance(runs, dict)
+    _, spikes = step_spikes(net, images, timesteps)
     n = len(images)
     if net.config.input_mode == "analog":
         incoming = float(np.count_nonzero(images)) / n
     else:
         incoming = float(sum(poisson_spikes(images, net.config.seed, t, timesteps).sum()
                              for t in range(timesteps))) / n
-    per_layer, neuron = [], 0
-    previous = None  # per step: the spikes of the last neuron layer
-    for layer in net.layers:
+    per_layer = []
+    for layer, emitted in zip(net.layers, spikes, strict=True):
         if isinstance(layer, NeuronLayer):
             per_layer.append(incoming)
-            cumulative = [np.zeros((n, *layer.out_shape), dtype=np.int64)]
-            cumulative += [runs[t].layer_counts[neuron].astype(np.int64)
-                           for t in range(1, timesteps + 1)]
-            previous = [cumulative[t + 1] - cumulative[t] for t in range(timesteps)]
-            neuron += 1
-        else:  # a max-pool gate: replay it on the layer's spikes, step by step
-            counts_in = np.zeros((n, *layer.in_shape), dtype=np.int64)
-            counts_out = np.zeros((n, *layer.out_shape), dtype=np.int64)
-            gated = []
-            for spikes in previous:
-                counts_in += spikes
-                if net.config.pool == "gate":
-                    out = gate_spikes(layer, spikes, counts_in)
-                else:
-                    out = running_max_spikes(layer, counts_in, counts_out)
-                counts_out += out
-                gated.append(out)
-            previous = gated
-        incoming = float(sum(int(s.sum()) for s in previous)) / n if previous else 0.0
+        incoming = float(sum(int(step.sum()) for step in emitted)) / n
     return per_layer
