@@ -46,23 +46,22 @@ def fmax_of(report: dict | None) -> tuple[float | None, str]:
     return None, (report or {}).get("ecp5_note") or "no place-and-route report"
 
 
-def measure(net, images, labels, steps, root, plan) -> tuple[float, dict, float]:
+def measure(net, images, labels, steps, root, plan, expected, bound) -> tuple[float, dict, float]:
     """(accuracy on the slice, Throughput fields, busiest stage's input events per image)
-    of the RTL core on ``images``; exits unless it equals the golden model on every one."""
-    from spikeforge.rtl.perf import Throughput, accumulate_lanes, input_events
+    of the RTL core on ``images``; exits unless it equals ``expected`` (the golden model's
+    result) on every one."""
+    from spikeforge.rtl.perf import Throughput, accumulate_lanes
     from spikeforge.rtl.runner import simulate_rtl
-    from spikeforge.verify import compare, golden
+    from spikeforge.verify import compare
 
     run = simulate_rtl(net, images, steps, root=root, plan=plan, quiet=False)
-    expected = golden(net, images, steps)
     verdict = compare(run.result, expected)
     if not verdict.ok:
         raise SystemExit(f"T={steps}, plan {plan}: the RTL core differs from the golden "
                          f"model: {verdict.describe()}")
     perf = Throughput(len(images), int(run.result.cycles), float(expected.synops.mean()),
                       accumulate_lanes(run.stages))
-    return (float(np.mean(run.result.classes == labels)), asdict(perf),
-            max(input_events(net, images, steps)))
+    return float(np.mean(run.result.classes == labels)), asdict(perf), bound
 
 
 def main() -> None:
@@ -93,11 +92,12 @@ def main() -> None:
     from spikeforge.datasets import load_dataset
     from spikeforge.netdir import load_int_network
     from spikeforge.rtl.generate import generate
-    from spikeforge.rtl.perf import Throughput
+    from spikeforge.rtl.perf import Throughput, input_events
     from spikeforge.rtl.plan import PlanLimits, default_plan
     from spikeforge.rtl.stages import build_stages
     from spikeforge.rtl.synth import synth_report
     from spikeforge.simulator import simulate
+    from spikeforge.verify import golden
 
     dataset = load_dataset(args.dataset, quiet=True)
     all_test = dataset.test_images, dataset.test_labels
@@ -111,6 +111,7 @@ def main() -> None:
     for setup, (net_dir, steps_list) in setups.items():
         net = load_int_network(net_dir)
         full = simulate(net, all_test[0], checkpoints=steps_list, quiet=True)
+        references: dict[int, tuple] = {}  # per T, shared by the plans: golden, events
         for name in args.plans:
             plan = default_plan(build_stages(net), PlanLimits(**PLANS[name]))
             build = generate(net, args.build_dir, plan)  # named by network, plan and RTL
@@ -119,7 +120,11 @@ def main() -> None:
             for steps in steps_list:
                 key = f"{build.directory.name} T={steps} images={len(images)}"
                 if key not in measured:
-                    measured[key] = measure(net, images, labels, steps, args.build_dir, plan)
+                    if steps not in references:
+                        references[steps] = (golden(net, images, steps),
+                                             max(input_events(net, images, steps)))
+                    measured[key] = measure(net, images, labels, steps, args.build_dir, plan,
+                                            *references[steps])
                 slice_accuracy, perf, bound = measured[key]
                 runs.append((setup, steps, name, full[steps].accuracy(all_test[1]),
                              slice_accuracy, Throughput(**perf), bound))
