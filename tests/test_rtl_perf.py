@@ -9,7 +9,9 @@ import pytest
 from netgen import random_images, random_network
 from rtl_helpers import with_config
 from spikeforge.ir import NeuronLayer, PoolGate
-from spikeforge.rtl.perf import Throughput, input_events
+from spikeforge.rtl.hwdesc import describe
+from spikeforge.rtl.perf import Throughput, incoming_events, input_events, synapse_cycles
+from spikeforge.rtl.plan import StagePlan
 from spikeforge.simulator import simulate
 
 
@@ -38,6 +40,40 @@ def test_input_events_are_the_spikes_each_layer_receives(seed, pool):
             assert 0 <= events[k] <= int(np.prod(layer.out_shape)) * steps
             if tuple(layer.pool) == tuple(layer.strides):
                 assert events[k] <= counts[k - 1].sum() / len(images)
+
+
+def _targets(size: int, out: int, kernel: int, stride: int, pad: int) -> np.ndarray:
+    """Output coordinates each input coordinate reaches."""
+    return np.array([sum(0 <= y + pad - o * stride < kernel for o in range(out))
+                     for y in range(size)])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 3])
+def test_synapse_cycles_count_the_groups_each_event_uses(seed):
+    net = with_config(random_network(seed), input_mode="analog")
+    images = random_images(seed, net, 4)
+    steps = min(5, net.config.max_timesteps)
+    incoming = incoming_events(net, images, steps)
+    events = input_events(net, images, steps)
+    # single banks: a group per output position an event reaches (border events reach
+    # fewer); an event that reaches no output still takes its cycle
+    single = describe(net, [StagePlan(banks=(1, 1), tile=(1, 1)) for _ in incoming])
+    for hw, counts, cycles in zip(single, incoming, synapse_cycles(single, incoming, 4),
+                                  strict=True):
+        st = hw.stage
+        if st.dense:
+            assert cycles == pytest.approx(counts.sum() / 4)
+            continue
+        (h, w, _), (ho, wo, _) = st.in_shape, st.out_shape
+        rows = np.maximum(1, _targets(h, ho, st.kernel[0], st.strides[0], st.pads[0]))
+        cols = np.maximum(1, _targets(w, wo, st.kernel[1], st.strides[1], st.pads[1]))
+        assert cycles == pytest.approx((counts * np.outer(rows, cols)).sum() / 4)
+    # banks covering every footprint: one cycle per event
+    full = describe(net, [StagePlan(banks=hw.stage.kernel, tile=(1, 1)) for hw in single])
+    for hw, n_events, cycles in zip(full, events, synapse_cycles(full, incoming, 4),
+                                    strict=True):
+        if max(hw.stage.strides) == 1:
+            assert cycles == pytest.approx(n_events)
 
 
 def test_throughput_ratio_and_images_per_second():

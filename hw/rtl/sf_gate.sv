@@ -56,13 +56,14 @@ module sf_gate #(
   localparam int PH = int'(sf_params::S_GPH[32*L+:32]);  // pool rows
   localparam int PW = int'(sf_params::S_GPW[32*L+:32]);  // pool columns
   localparam int PB = sf_params::bits(PH * PW);  // position inside a window
-  localparam int WYB = sf_params::bits(PH), WXB = sf_params::bits(PW);
-  localparam int GAYB = sf_params::bits(GNAY), GAXB = sf_params::bits(GNAX);
+  localparam int WXB = sf_params::bits(PW);
+  localparam int GAXB = sf_params::bits(GNAX);
   localparam int GOYB = sf_params::bits(GH), GOXB = sf_params::bits(GW);
   localparam int GAB = sf_params::bits(GNAY * GNAX);  // window bank address
   // table layouts (LSB first), per window bank: valid, first, address, coordinate, then
-  // per tile member: inside, offset
-  localparam int RBW = 2 + GAYB + GOYB + TY * (1 + WYB);
+  // per tile member: inside, offset; the row table's address and offsets come multiplied
+  // by GNAX and PW (adds, no multipliers)
+  localparam int RBW = 2 + GAB + GOYB + TY * (1 + PB);
   localparam int CBW = 2 + GAXB + GOXB + TX * (1 + WXB);
   localparam int SWD = NB + PB + NB;  // per channel: M, P, G
 
@@ -95,9 +96,9 @@ module sf_gate #(
       logic [CO-1:0] emit;
       assign bank_valid = i_valid && rent[RO] && cent[CO_];
       assign fresh = i_first && rent[RO+1] && cent[CO_+1];
-      assign addr = GAB'(32'(rent[RO+2+:GAYB]) * GNAX + 32'(cent[CO_+2+:GAXB]));
+      assign addr = rent[RO+2+:GAB] + GAB'(cent[CO_+2+:GAXB]);
       assign rd = mem[addr];
-      assign o_y[G*EYB+:EYB] = EYB'(rent[RO+2+GAYB+:GOYB]);
+      assign o_y[G*EYB+:EYB] = EYB'(rent[RO+2+GAB+:GOYB]);
       assign o_x[G*EXB+:EXB] = EXB'(cent[CO_+2+GAXB+:GOXB]);
       assign o_valid[G] = bank_valid && (emit != '0);
       assign o_mask[G*CO+:CO] = emit;
@@ -117,13 +118,13 @@ module sf_gate #(
           best_pos = '0;
           for (int dy = 0; dy < TY; dy++) begin
             for (int dx = 0; dx < TX; dx++) begin
-              if (rent[RO+2+GAYB+GOYB+dy*(1+WYB)] && cent[CO_+2+GAXB+GOXB+dx*(1+WXB)] &&
+              if (rent[RO+2+GAB+GOYB+dy*(1+PB)] && cent[CO_+2+GAXB+GOXB+dx*(1+WXB)] &&
                   i_spike[(dy*TX+dx)*CO+c] &&
                   (!found || i_count[((dy*TX+dx)*CO+c)*NB+:NB] > best)) begin
                 found = 1'b1;
                 best = i_count[((dy*TX+dx)*CO+c)*NB+:NB];
-                best_pos = PB'(32'(rent[RO+2+GAYB+GOYB+dy*(1+WYB)+1+:WYB]) * PW +
-                               32'(cent[CO_+2+GAXB+GOXB+dx*(1+WXB)+1+:WXB]));
+                best_pos = rent[RO+2+GAB+GOYB+dy*(1+PB)+1+:PB] +
+                           PB'(cent[CO_+2+GAXB+GOXB+dx*(1+WXB)+1+:WXB]);
               end
             end
           end

@@ -70,7 +70,6 @@ module sf_neuron #(
   localparam int PY = int'(sf_params::S_PY[32*L+:32]);  // bank rows
   localparam int PX = int'(sf_params::S_PX[32*L+:32]);  // bank columns
   localparam int NAX = int'(sf_params::S_NAX[32*L+:32]);  // bank depth along columns
-  localparam int NAY = int'(sf_params::S_NAY[32*L+:32]);  // bank depth along rows
   localparam int NTY = int'(sf_params::S_NTY[32*L+:32]);  // tile rows
   localparam int NTX = int'(sf_params::S_NTX[32*L+:32]);  // tile columns
   localparam int HO = int'(sf_params::S_HO[32*L+:32]);  // output rows
@@ -80,11 +79,12 @@ module sf_neuron #(
   localparam int NT = NTY * NTX;  // tiles per pass
   localparam int TIB = sf_params::bits(NT + 1);  // tile index, NT = the end token
   localparam int SB = sf_params::SB;  // V + I + b without overflow
-  // table layouts (LSB first), per member: valid, bank, address, coordinate
-  localparam int RBB = sf_params::bits(PY), CBB = sf_params::bits(PX);
-  localparam int YAB = sf_params::bits(NAY), XAB = sf_params::bits(NAX);
+  // table layouts (LSB first), per member: valid, bank, address, coordinate; the row
+  // table's bank and address come multiplied by PX and NAX (adds, no multipliers)
+  localparam int RBB = sf_params::bits(NBK), CBB = sf_params::bits(PX);
+  localparam int XAB = sf_params::bits(NAX);
   localparam int OYB = sf_params::bits(HO), OXB = sf_params::bits(WO);
-  localparam int RMW = 1 + RBB + YAB + OYB, CMW = 1 + CBB + XAB + OXB;
+  localparam int RMW = 1 + RBB + DAB + OYB, CMW = 1 + CBB + XAB + OXB;
   // membrane range, spelled out bit by bit (yosys mis-evaluates a negated size cast)
   localparam logic signed [SB-1:0] VMAX = {{(SB - VB + 1) {1'b0}}, {(VB - 1) {1'b1}}};
   localparam logic signed [SB-1:0] VMIN = {{(SB - VB + 1) {1'b1}}, {(VB - 1) {1'b0}}};
@@ -167,13 +167,12 @@ module sf_neuron #(
         mvr_q[M] <= rent[dy*RMW] && cent[dx*CMW] && !issue_eos;
         mrb_q[M*RBB+:RBB] <= rent[dy*RMW+1+:RBB];
         mcb_q[M*CBB+:CBB] <= cent[dx*CMW+1+:CBB];
-        maddr_q[M*DAB+:DAB] <=
-            DAB'(32'(rent[dy*RMW+1+RBB+:YAB]) * NAX + 32'(cent[dx*CMW+1+CBB+:XAB]));
+        maddr_q[M*DAB+:DAB] <= rent[dy*RMW+1+RBB+:DAB] + DAB'(cent[dx*CMW+1+CBB+:XAB]);
       end
     end
   end
   for (genvar dy = 0; dy < TY; dy++) begin : g_oy
-    always_ff @(posedge clk) oyr_q[dy*EYB+:EYB] <= EYB'(rent[dy*RMW+1+RBB+YAB+:OYB]);
+    always_ff @(posedge clk) oyr_q[dy*EYB+:EYB] <= EYB'(rent[dy*RMW+1+RBB+DAB+:OYB]);
   end
   for (genvar dx = 0; dx < TX; dx++) begin : g_ox
     always_ff @(posedge clk) oxr_q[dx*EXB+:EXB] <= EXB'(cent[dx*CMW+1+CBB+XAB+:OXB]);
@@ -193,7 +192,7 @@ module sf_neuron #(
       syn_addr[b*DAB+:DAB] = '0;
       syn_last[b] = 1'b0;
       for (int m = 0; m < TP; m++) begin
-        if (mvr_q[m] && 32'(mrb_q[m*RBB+:RBB]) * PX + 32'(mcb_q[m*CBB+:CBB]) == b) begin
+        if (mvr_q[m] && 32'(mrb_q[m*RBB+:RBB]) + 32'(mcb_q[m*CBB+:CBB]) == b) begin
           syn_addr[b*DAB+:DAB] = maddr_q[m*DAB+:DAB];
           syn_last[b] = vr_q && last_read_q;
         end
@@ -229,7 +228,7 @@ module sf_neuron #(
         for (int st = 0; st < NSET; st++) begin
           for (int b = 0; b < NBK; b++) begin
             if ((NSET == 1 || 32'(set_q) == st) && syn_rvalid[st*NBK+b] &&
-                32'(mrb_q[m*RBB+:RBB]) * PX + 32'(mcb_q[m*CBB+:CBB]) == b) begin
+                32'(mrb_q[m*RBB+:RBB]) + 32'(mcb_q[m*CBB+:CBB]) == b) begin
               m_cur[m*CO*CB+:CO*CB] =
                   m_cur[m*CO*CB+:CO*CB] | syn_rdata[(st*NBK+b)*CO*CB+:CO*CB];
             end
@@ -386,7 +385,7 @@ module sf_neuron #(
   assign r_tag = tag_q;
 
   logic unused;
-  assign unused = ^{ti1_q[0], NAY[0]};
+  assign unused = ti1_q[0];
 endmodule
 
 `default_nettype wire

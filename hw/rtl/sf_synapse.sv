@@ -7,9 +7,9 @@
 // weight memory holds one pre-rotated word per (input channel, row phase, column phase):
 // bank (ry, rx) finds its weight at a fixed place in the word.
 //
-// Pipeline: L (the event, NGY x NGX groups) -> A (tables: per-bank targets) -> B (weight
-// word, synchronous read) -> [M (analog only: multiply by the pixel value)] -> U
-// (read-modify-write of the addressed bank words).
+// Pipeline: L (the event, the groups it uses of NGY x NGX) -> A (tables: per-bank targets)
+// -> B (weight word, synchronous read) -> [M (analog only: multiply by the pixel value)]
+// -> U (read-modify-write of the addressed bank words).
 // The read-modify-write completes in one cycle, so back-to-back updates of one neuron
 // need no forwarding. The neuron unit reads the banks through the nu_* port; a set is
 // cleared by flipping its epoch (see the banks below).
@@ -71,12 +71,14 @@ module sf_synapse #(
   localparam int NAX = int'(sf_params::S_NAX[32*L+:32]);  // bank depth along columns
   localparam int WB = sf_params::WB;  // weight bits
   localparam int DEPTH = NAY * NAX;  // words per bank
-  localparam int WDEPTH = C * NPY * NPX;  // weight words
+  localparam int NPH = NPY * NPX;  // weight words per input channel
+  localparam int WDEPTH = C * NPH;  // weight words
   localparam int WW = NBK * CO * WB;  // weight word bits
-  // table entry layouts (LSB first): phase, then per bank {valid, address}
-  localparam int YAB = sf_params::bits(NAY), XAB = sf_params::bits(NAX);
-  localparam int YPB = sf_params::bits(NPY), XPB = sf_params::bits(NPX);
-  localparam int RTW = YPB + PY * (1 + YAB);
+  // table entry layouts (LSB first): phase, then per bank {valid, address}; the row
+  // table's phase and address come multiplied by NPX and NAX (adds, no multipliers)
+  localparam int XAB = sf_params::bits(NAX);
+  localparam int PHB = sf_params::bits(NPH), XPB = sf_params::bits(NPX);
+  localparam int RTW = PHB + PY * (1 + DAB);
   localparam int CTW = XPB + PX * (1 + XAB);
   localparam int CIB = sf_params::bits(C);  // array channel index bits
   localparam int IYB = sf_params::bits(H), IXB = sf_params::bits(W);  // array coordinates
@@ -96,8 +98,9 @@ module sf_synapse #(
   end
 
   // ---- memories, initialized from the generated files ----
-  logic [RTW-1:0] rtab[0:H*NGY-1];
-  logic [CTW-1:0] ctab[0:W*NGX-1];
+  // the tables are indexed by {coordinate, group}
+  logic [RTW-1:0] rtab[0:(1<<(IYB+GYB))-1];
+  logic [CTW-1:0] ctab[0:(1<<(IXB+GXB))-1];
   logic [WW-1:0] wmem[0:WDEPTH-1];
   initial begin
     $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sar.hex"}, rtab);
@@ -105,16 +108,16 @@ module sf_synapse #(
     $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_w.hex"}, wmem);
   end
 
-  // ---- L: the event being expanded into NGY x NGX groups ----
+  // ---- L: the event being expanded into its groups (at most NGY x NGX) ----
   logic ev_q_valid;
   logic [IYB-1:0] y_q;
   logic [IXB-1:0] x_q;
-  logic [CIB-1:0] c_q;
+  logic [WAB-1:0] wbase_q;  // the input channel's first weight word
   logic [7:0] val_q;
-  logic [GYB-1:0] gy_q;
-  logic [GXB-1:0] gx_q;
+  logic [GYB-1:0] gy_q, gy_end_q;
+  logic [GXB-1:0] gx_q, gx_end_q;
   logic last_group;
-  assign last_group = gy_q == GYB'(NGY - 1) && gx_q == GXB'(NGX - 1);
+  assign last_group = gy_q == gy_end_q && gx_q == gx_end_q;
   assign ev_ready = !clr_en && (!ev_q_valid || last_group);
 
   // source coordinates -> array coordinates (a dense layer flattens them)
@@ -135,6 +138,15 @@ module sf_synapse #(
     assign x_in = IXB'(ev_x);
     assign c_in = CIB'(ev_c);
   end
+  // the last group an event uses along each axis: a coordinate near the border reaches
+  // fewer outputs, so it skips the groups that would have no target (the used ones come
+  // first in the tables)
+  logic [GYB-1:0] gy_end[0:(1<<IYB)-1];
+  logic [GXB-1:0] gx_end[0:(1<<IXB)-1];
+  initial begin
+    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sgr.hex"}, gy_end);
+    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sgc.hex"}, gx_end);
+  end
   // event coordinates are as wide as the widest link; this stage may use fewer bits
   logic unused_coords;
   assign unused_coords = ^{ev_y, ev_x, ev_c};
@@ -150,7 +162,7 @@ module sf_synapse #(
       gx_q <= '0;
     end else if (ev_q_valid) begin
       if (last_group) ev_q_valid <= 1'b0;
-      else if (gx_q == GXB'(NGX - 1)) begin
+      else if (gx_q == gx_end_q) begin
         gx_q <= '0;
         gy_q <= gy_q + 1'b1;
       end else gx_q <= gx_q + 1'b1;
@@ -158,7 +170,9 @@ module sf_synapse #(
     if (ev_valid && ev_ready) begin
       y_q <= y_in;
       x_q <= x_in;
-      c_q <= c_in;
+      wbase_q <= WAB'(32'(c_in) * NPH);
+      gy_end_q <= gy_end[y_in];
+      gx_end_q <= gx_end[x_in];
       val_q <= ev_val;
     end
   end
@@ -166,45 +180,38 @@ module sf_synapse #(
   // ---- A: the group's tables -> per-bank targets and phases ----
   logic [RTW-1:0] rent;
   logic [CTW-1:0] cent;
-  assign rent = rtab[32'(y_q)*NGY+32'(gy_q)];
-  assign cent = ctab[32'(x_q)*NGX+32'(gx_q)];
+  assign rent = rtab[{y_q, gy_q}];
+  assign cent = ctab[{x_q, gx_q}];
   logic a_valid_q;
   logic [NBK-1:0] a_bank_q;
   logic [NBK*DAB-1:0] a_addr_q;
-  logic [YPB-1:0] a_py_q;
-  logic [XPB-1:0] a_px_q;
-  logic [CIB-1:0] a_c_q;
+  logic [WAB-1:0] a_waddr_q;
   logic [7:0] a_val_q;
   for (genvar ry = 0; ry < PY; ry++) begin : g_ry
     for (genvar rx = 0; rx < PX; rx++) begin : g_rx
-      localparam int RO = YPB + ry * (1 + YAB);
+      localparam int RO = PHB + ry * (1 + DAB);
       localparam int CO_ = XPB + rx * (1 + XAB);
       always_ff @(posedge clk) begin
         a_bank_q[ry*PX+rx] <= rent[RO] && cent[CO_];
-        a_addr_q[(ry*PX+rx)*DAB+:DAB] <=
-            DAB'(32'(rent[RO+1+:YAB]) * NAX + 32'(cent[CO_+1+:XAB]));
+        a_addr_q[(ry*PX+rx)*DAB+:DAB] <= rent[RO+1+:DAB] + DAB'(cent[CO_+1+:XAB]);
       end
     end
   end
   always_ff @(posedge clk) begin
-    a_py_q <= rent[0+:YPB];
-    a_px_q <= cent[0+:XPB];
-    a_c_q <= c_q;
+    a_waddr_q <= wbase_q + WAB'(rent[0+:PHB]) + WAB'(cent[0+:XPB]);
     a_val_q <= val_q;
     if (rst) a_valid_q <= 1'b0;
     else a_valid_q <= ev_q_valid;
   end
 
   // ---- B: the weight word (synchronous read at the pre-rotated address) ----
-  logic [WAB-1:0] waddr;
-  assign waddr = WAB'((32'(a_c_q) * NPY + 32'(a_py_q)) * NPX + 32'(a_px_q));
   logic [WW-1:0] w_q;
   logic b_valid_q;
   logic [NBK-1:0] b_bank_q;
   logic [NBK*DAB-1:0] b_addr_q;
   logic [7:0] b_val_q;
   always_ff @(posedge clk) begin
-    w_q <= wmem[waddr];
+    w_q <= wmem[a_waddr_q];
     b_bank_q <= a_bank_q;
     b_addr_q <= a_addr_q;
     b_val_q <= a_val_q;

@@ -44,30 +44,52 @@ def write_hex(path: Path, words: list[int], width: int) -> None:
     path.write_text("".join(f"{w:0{digits}x}\n" for w in words))
 
 
-def synapse_table(axis: SynapseAxis) -> tuple[list[int], int]:
-    """Entry (coordinate * groups + group): phase, then per bank {valid, address}."""
-    phase_bits, addr_bits = bits(axis.phase_kernel.shape[0]), bits(axis.addr_len)
-    words, width = [], 0
+def synapse_table(axis: SynapseAxis, across: SynapseAxis | None = None) -> tuple[list[int], int]:
+    """Entry {coordinate, group} (each bits(size), bits(groups) wide; unused entries zero):
+    phase, then per bank {valid, address}.
+
+    The row table (``across`` = the column axis) holds its phase and address multiplied by
+    the column axis' phase count and depth, so the RTL adds a row and a column field where
+    it would otherwise multiply (a multiplier on that path set the clock).
+    """
+    phase_scale = 1 if across is None else across.phase_kernel.shape[0]
+    addr_scale = 1 if across is None else across.addr_len
+    phase_bits = bits(axis.phase_kernel.shape[0] * phase_scale)
+    addr_bits = bits(axis.addr_len * addr_scale)
+    group_bits = bits(axis.groups)
+    words, width = [0] * (1 << (bits(axis.size) + group_bits)), 0
     for y in range(axis.size):
         for g in range(axis.groups):
-            fields = [(axis.phase[y, g], phase_bits)]
+            fields = [(axis.phase[y, g] * phase_scale, phase_bits)]
             for r in range(axis.banks):
-                fields += [(axis.valid[y, g, r], 1), (axis.addr[y, g, r], addr_bits)]
-            word, width = _pack(fields)
-            words.append(word)
+                fields += [(axis.valid[y, g, r], 1), (axis.addr[y, g, r] * addr_scale, addr_bits)]
+            words[(y << group_bits) | g], width = _pack(fields)
     return words, width
 
 
-def tile_table(axis: TileAxis, banks: int, addr_len: int, out: int) -> tuple[list[int], int]:
-    """Entry (tile): per member {valid, bank, address, coordinate}."""
+def group_end_table(axis: SynapseAxis) -> tuple[list[int], int]:
+    """Entry (coordinate, bits(size) wide): the last group the coordinate uses."""
+    words = [0] * (1 << bits(axis.size))
+    for y in range(axis.size):
+        words[y] = int(np.flatnonzero(axis.last[y])[0])
+    return words, bits(axis.groups)
+
+
+def tile_table(
+    axis: TileAxis, banks: int, addr_len: int, out: int, across: tuple[int, int] = (1, 1)
+) -> tuple[list[int], int]:
+    """Entry (tile): per member {valid, bank, address, coordinate}. The row table's bank
+    and address are multiplied by ``across`` = (column banks, column depth): the RTL adds
+    the row and column fields to get the bank index and the bank address."""
+    bank_scale, addr_scale = across
     words, width = [], 0
     for t in range(axis.tiles):
         fields = []
         for d in range(axis.tile):
             fields += [
                 (axis.valid[t, d], 1),
-                (axis.bank[t, d], bits(banks)),
-                (axis.addr[t, d], bits(addr_len)),
+                (axis.bank[t, d] * bank_scale, bits(banks * bank_scale)),
+                (axis.addr[t, d] * addr_scale, bits(addr_len * addr_scale)),
                 (axis.coord[t, d], bits(out)),
             ]
         word, width = _pack(fields)
@@ -75,9 +97,13 @@ def tile_table(axis: TileAxis, banks: int, addr_len: int, out: int) -> tuple[lis
     return words, width
 
 
-def gate_table(axis: GateAxis, pool: int, out: int) -> tuple[list[int], int]:
+def gate_table(
+    axis: GateAxis, pool: int, out: int, across: tuple[int, int] = (1, 1)
+) -> tuple[list[int], int]:
     """Entry (tile): per window bank {valid, first, address, coordinate, per member
-    {inside, offset}}."""
+    {inside, offset}}. The row table's address and member offsets are multiplied by
+    ``across`` = (column window-bank depth, pool columns), as in :func:`tile_table`."""
+    addr_scale, offset_scale = across
     words, width = [], 0
     for t in range(axis.valid.shape[0]):
         fields = []
@@ -85,11 +111,14 @@ def gate_table(axis: GateAxis, pool: int, out: int) -> tuple[list[int], int]:
             fields += [
                 (axis.valid[t, g], 1),
                 (axis.first[t, g], 1),
-                (axis.addr[t, g], bits(axis.addr_len)),
+                (axis.addr[t, g] * addr_scale, bits(axis.addr_len * addr_scale)),
                 (axis.coord[t, g], bits(out)),
             ]
             for d in range(axis.member_in.shape[2]):
-                fields += [(axis.member_in[t, g, d], 1), (axis.member_w[t, g, d], bits(pool))]
+                fields += [
+                    (axis.member_in[t, g, d], 1),
+                    (axis.member_w[t, g, d] * offset_scale, bits(pool * offset_scale)),
+                ]
         word, width = _pack(fields)
         words.append(word)
     return words, width
@@ -123,17 +152,22 @@ def write_memories(out: Path, stages: list[StageHw], weight_bits: int) -> None:
         st, stem = hw.stage, f"s{hw.index:02d}"
         (py, px) = hw.plan.banks
         ho, wo, _ = st.out_shape
-        write_hex(out / f"{stem}_sar.hex", *synapse_table(hw.rows))
+        write_hex(out / f"{stem}_sar.hex", *synapse_table(hw.rows, across=hw.cols))
         write_hex(out / f"{stem}_sac.hex", *synapse_table(hw.cols))
+        write_hex(out / f"{stem}_sgr.hex", *group_end_table(hw.rows))
+        write_hex(out / f"{stem}_sgc.hex", *group_end_table(hw.cols))
         write_hex(out / f"{stem}_w.hex", *weight_words(hw, weight_bits))
         if st.dense:
             write_hex(out / f"{stem}_flat.hex", *flatten_table(st.source_shape))
-        write_hex(out / f"{stem}_nur.hex", *tile_table(hw.tile_rows, py, hw.rows.addr_len, ho))
+        nur = tile_table(hw.tile_rows, py, hw.rows.addr_len, ho, across=(px, hw.cols.addr_len))
+        write_hex(out / f"{stem}_nur.hex", *nur)
         write_hex(out / f"{stem}_nuc.hex", *tile_table(hw.tile_cols, px, hw.cols.addr_len, wo))
         if hw.gate_rows is not None and hw.gate_cols is not None and st.gate is not None:
             gh, gw, _ = st.event_shape
-            write_hex(out / f"{stem}_gr.hex", *gate_table(hw.gate_rows, st.gate.pool[0], gh))
-            write_hex(out / f"{stem}_gc.hex", *gate_table(hw.gate_cols, st.gate.pool[1], gw))
+            pool_h, pool_w = st.gate.pool
+            across = (hw.gate_cols.addr_len, pool_w)
+            write_hex(out / f"{stem}_gr.hex", *gate_table(hw.gate_rows, pool_h, gh, across))
+            write_hex(out / f"{stem}_gc.hex", *gate_table(hw.gate_cols, pool_w, gw))
         else:
             # no gate: empty tables all the same, since yosys elaborates sf_gate with the
             # default stage index even when that stage has no gate

@@ -47,20 +47,49 @@ def accumulate_lanes(stages: list[StageHw]) -> int:
     return sum(hw.lanes for hw in stages)
 
 
-def input_events(net: Network, images: np.ndarray, timesteps: int) -> list[float]:
-    """Per neuron layer: the events its synapse array takes per image, on average (the
-    golden model's spikes into it, or the image's nonzero pixels for analog input). The
-    RTL takes one event per cycle, so the largest is a lower bound on cycles per image."""
+def _position_counts(spikes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Spikes or pixels (N, *shape) summed over the images and channels: (rows, columns);
+    a flat (dense) shape counts as one position."""
+    if len(shape) == 3:
+        return spikes.reshape(len(spikes), *shape).sum(axis=(0, 3))
+    return np.array([[spikes.sum()]])
+
+
+def incoming_events(net: Network, images: np.ndarray, timesteps: int) -> list[np.ndarray]:
+    """Per neuron layer: the events its synapse array takes (the golden model's spikes into
+    it, or the image's nonzero pixels for analog input), summed over the images and
+    channels, per input position (rows, columns)."""
     _, spikes = step_spikes(net, images, timesteps)
-    n = len(images)
+    shape = net.layers[0].in_shape
     if net.config.input_mode == "analog":
-        incoming = float(np.count_nonzero(images)) / n
+        incoming = _position_counts(images != 0, shape)
     else:
-        incoming = float(sum(poisson_spikes(images, net.config.seed, t, timesteps).sum()
-                             for t in range(timesteps))) / n
+        incoming = sum(_position_counts(poisson_spikes(images, net.config.seed, t, timesteps),
+                                        shape) for t in range(timesteps))
     per_layer = []
     for layer, emitted in zip(net.layers, spikes, strict=True):
         if isinstance(layer, NeuronLayer):
             per_layer.append(incoming)
-        incoming = float(sum(int(step.sum()) for step in emitted)) / n
+        incoming = sum(_position_counts(step, layer.out_shape) for step in emitted)
     return per_layer
+
+
+def input_events(net: Network, images: np.ndarray, timesteps: int) -> list[float]:
+    """Per neuron layer: the events its synapse array takes per image, on average."""
+    return [float(m.sum()) / len(images) for m in incoming_events(net, images, timesteps)]
+
+
+def synapse_cycles(stages: list[StageHw], incoming: list[np.ndarray], images: int) -> list[float]:
+    """Per stage: the cycles per image its synapse array needs for its events, one per group
+    an event uses (rows x columns of the plan's tables). A stage takes one group per cycle,
+    so the largest is a lower bound on the core's cycles per image."""
+    cycles = []
+    for hw, counts in zip(stages, incoming, strict=True):
+        row_groups = hw.rows.last.argmax(axis=1) + 1
+        col_groups = hw.cols.last.argmax(axis=1) + 1
+        if hw.stage.dense:  # every event is the flattened position (0, 0)
+            per_event = row_groups[0] * col_groups[0] * np.ones_like(counts)
+        else:
+            per_event = np.outer(row_groups, col_groups)
+        cycles.append(float((counts * per_event).sum()) / images)
+    return cycles

@@ -198,6 +198,8 @@ def synth_ecp5(build: RtlBuild, device: str = "auto", target_mhz: float = 100.0)
         "--freq",
         f"{target_mhz:g}",
         "--timing-allow-fail",
+        "--router",
+        "router2",
         "--report",
         "synth/ecp5_pnr.json",
     ]
