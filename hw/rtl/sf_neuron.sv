@@ -7,8 +7,8 @@
 // At the first step of an image V and N start from v_init and 0 (the stored values are
 // ignored), so no clear pass is needed between images.
 //
-// Pipeline: I issue (tile counter, tables) -> R (bank reads, V/N memory reads)
-// -> S1 (V + I + b) -> S2 (clamp) -> S3 (fire, reset, count; V/N write-back) -> S4
+// Pipeline: I issue (tile counter, tables) -> R (bank read addresses) -> D (bank words,
+// V/N memory reads) -> S1 (V + I + b) -> S2 (clamp) -> S3 (fire, reset, count; V/N write-back) -> S4
 // (result registers). A tile is issued only when the output FIFO will have room for it and
 // everything in flight (credits).
 
@@ -112,14 +112,14 @@ module sf_neuron #(
   logic [TYB-1:0] ty_q;
   logic [TXB-1:0] tx_q;
   logic [TIB-1:0] ti_q;
-  logic vr_q, v1_q, v2_q, v3_q, v4_q;
+  logic vr_q, vd_q, v1_q, v2_q, v3_q, v4_q;
   logic issue, issue_eos;
   logic [2:0] inflight;
-  assign inflight = 3'(vr_q) + 3'(v1_q) + 3'(v2_q) + 3'(v3_q) + 3'(v4_q);
+  assign inflight = 3'(vr_q) + 3'(vd_q) + 3'(v1_q) + 3'(v2_q) + 3'(v3_q) + 3'(v4_q);
   assign issue = active_q && (out_free > 9'(inflight));
   assign issue_eos = ti_q == TIB'(NT);
   assign issuing = active_q;
-  assign busy = active_q || vr_q || v1_q || v2_q || v3_q || v4_q;
+  assign busy = active_q || vr_q || vd_q || v1_q || v2_q || v3_q || v4_q;
 
   always_ff @(posedge clk) begin
     if (rst) begin
@@ -199,6 +199,29 @@ module sf_neuron #(
       end
     end
   end
+  // ---- D: the bank words arrive (synchronous reads) ----
+  logic eosd_q;
+  logic [TIB-1:0] tid_q;
+  logic [TYB-1:0] tyd_q;
+  logic [TXB-1:0] txd_q;
+  logic [TP-1:0] mvd_q;
+  logic [TP*RBB-1:0] mrbd_q;
+  logic [TP*CBB-1:0] mcbd_q;
+  logic [TY*EYB-1:0] oyd_q;
+  logic [TX*EXB-1:0] oxd_q;
+  always_ff @(posedge clk) begin
+    if (rst) vd_q <= 1'b0;
+    else vd_q <= vr_q;
+    eosd_q <= eosr_q;
+    tid_q <= tir_q;
+    tyd_q <= tyr_q;
+    txd_q <= txr_q;
+    mvd_q <= mvr_q;
+    mrbd_q <= mrb_q;
+    mcbd_q <= mcb_q;
+    oyd_q <= oyr_q;
+    oxd_q <= oxr_q;
+  end
   // each member's currents, a stale word reading as zero
   logic [TP*CO*CB-1:0] m_cur;
   if (TY == PY && TX == PX) begin : g_aligned
@@ -218,7 +241,7 @@ module sf_neuron #(
       end
     end
     logic unused_banks;
-    assign unused_banks = ^{mrb_q, mcb_q};
+    assign unused_banks = ^{mrbd_q, mcbd_q};
   end else begin : g_mux
     // an AND-OR multiplexer over the (set, bank) words (a variable part-select would
     // synthesize to a barrel shifter across all banks' data)
@@ -228,7 +251,7 @@ module sf_neuron #(
         for (int st = 0; st < NSET; st++) begin
           for (int b = 0; b < NBK; b++) begin
             if ((NSET == 1 || 32'(set_q) == st) && syn_rvalid[st*NBK+b] &&
-                32'(mrb_q[m*RBB+:RBB]) + 32'(mcb_q[m*CBB+:CBB]) == b) begin
+                32'(mrbd_q[m*RBB+:RBB]) + 32'(mcbd_q[m*CBB+:CBB]) == b) begin
               m_cur[m*CO*CB+:CO*CB] =
                   m_cur[m*CO*CB+:CO*CB] | syn_rdata[(st*NBK+b)*CO*CB+:CO*CB];
             end
@@ -260,18 +283,18 @@ module sf_neuron #(
       v2_q <= 1'b0;
       v3_q <= 1'b0;
     end else begin
-      v1_q <= vr_q;
+      v1_q <= vd_q;
       v2_q <= v1_q;
       v3_q <= v2_q;
     end
-    v1_eos_q <= eosr_q;
-    ti1_q <= tir_q;
-    ty1_q <= tyr_q;
-    tx1_q <= txr_q;
-    mv1_q <= mvr_q;
+    v1_eos_q <= eosd_q;
+    ti1_q <= tid_q;
+    ty1_q <= tyd_q;
+    tx1_q <= txd_q;
+    mv1_q <= mvd_q;
     cur1_q <= m_cur;
-    oy1_q <= oyr_q;
-    ox1_q <= oxr_q;
+    oy1_q <= oyd_q;
+    ox1_q <= oxd_q;
     v2_eos_q <= v1_eos_q;
     ti2_q <= ti1_q;
     ty2_q <= ty1_q;
@@ -301,7 +324,7 @@ module sf_neuron #(
     logic [CO*VB-1:0] vmem[0:NT-1];
     logic [CO*VB-1:0] vrd_q;
     always_ff @(posedge clk) begin
-      vrd_q <= vmem[32'(tir_q)];
+      vrd_q <= vmem[32'(tid_q)];
       if (v3_q && !v3_eos_q) vmem[32'(ti3_q)] <= vnew3[m*CO*VB+:CO*VB];
     end
     assign vrd[m*CO*VB+:CO*VB] = vrd_q;
@@ -309,7 +332,7 @@ module sf_neuron #(
       logic [CO*NB-1:0] nmem[0:NT-1];
       logic [CO*NB-1:0] nrd_q;
       always_ff @(posedge clk) begin
-        nrd_q <= nmem[32'(tir_q)];
+        nrd_q <= nmem[32'(tid_q)];
         if (v3_q && !v3_eos_q) nmem[32'(ti3_q)] <= nnew3[m*CO*NB+:CO*NB];
       end
       assign nrd[m*CO*NB+:CO*NB] = nrd_q;

@@ -67,7 +67,7 @@ module sf_stage #(
   localparam int MS = GATE != 0 ? GB : TP;  // members per output item
   localparam int IW = FINAL != 0 ? 1 + CO * (NB + VB) : 1 + MS * (EYB + EXB + CO);
   localparam int NSET = int'(sf_params::S_NSET[32*L+:32]);  // current sets: 1 or 2
-  localparam int FIFO_DEPTH = 8;
+  localparam int FIFO_DEPTH = 16;
 
   if (L < 0 || L >= sf_params::NS) begin : g_bad_l
     $error("sf_stage: L outside 0 .. NS-1");

@@ -9,10 +9,10 @@
 //
 // Pipeline: L (the event, the groups it uses of NGY x NGX) -> A (tables: per-bank targets)
 // -> B (weight word, synchronous read) -> [M (analog only: multiply by the pixel value)]
-// -> U (read-modify-write of the addressed bank words).
-// The read-modify-write completes in one cycle, so back-to-back updates of one neuron
-// need no forwarding. The neuron unit reads the banks through the nu_* port; a set is
-// cleared by flipping its epoch (see the banks below).
+// -> U (read of the addressed bank words) -> W (add and write back; the sum of the update
+// ahead is forwarded to one that read its word stale). The neuron unit reads the banks
+// through the nu_* port, the data a cycle after the address; a set is cleared by flipping
+// its epoch (see the banks below).
 
 `default_nettype none
 
@@ -219,7 +219,8 @@ module sf_synapse #(
     else b_valid_q <= a_valid_q;
   end
 
-  // contributions per (bank, channel) and the stage that applies them
+  // contributions per (bank, channel) and the stage that reads their words (U)
+  logic pipe_busy;
   logic u_valid;
   logic [NBK-1:0] u_bank;
   logic [NBK*DAB-1:0] u_addr;
@@ -248,7 +249,7 @@ module sf_synapse #(
     assign u_bank = m_bank_q;
     assign u_addr = m_addr_q;
     assign u_add = m_add_q;
-    assign busy = ev_q_valid || a_valid_q || b_valid_q || m_valid_q;
+    assign pipe_busy = ev_q_valid || a_valid_q || b_valid_q || m_valid_q;
   end else begin : g_binary
     for (genvar i = 0; i < NBK * CO; i++) begin : g_ext
       // CB > WB (generator): sign-extend the weight
@@ -257,10 +258,24 @@ module sf_synapse #(
     assign u_valid = b_valid_q;
     assign u_bank = b_bank_q;
     assign u_addr = b_addr_q;
-    assign busy = ev_q_valid || a_valid_q || b_valid_q;
+    assign pipe_busy = ev_q_valid || a_valid_q || b_valid_q;
     logic unused_val;
     assign unused_val = ^b_val_q;
   end
+
+  // ---- W: the update's add and write-back, one cycle after its read in U ----
+  logic w_valid_q;
+  logic [NBK-1:0] w_bank_q;
+  logic [NBK*DAB-1:0] w_addr_q;
+  logic [NBK*CO*CB-1:0] w_add_q;
+  always_ff @(posedge clk) begin
+    w_bank_q <= u_bank;
+    w_addr_q <= u_addr;
+    w_add_q <= u_add;
+    if (rst) w_valid_q <= 1'b0;
+    else w_valid_q <= u_valid;
+  end
+  assign busy = pipe_busy || w_valid_q;
 
   // ---- the banks: NSET sets, each bank a data memory and a 1-bit tag memory ----
   // A word holds a current of the set's present unit only if its tag equals the set's
@@ -269,6 +284,10 @@ module sf_synapse #(
   // every word becomes stale (zero) without writing the data memory. With two sets the
   // array accumulates one while the neuron unit reads the other; the stage's step loop
   // never gives one set to both.
+  // Reads are synchronous (block RAM where the tools find it worth it): an update reads
+  // its word in U and writes the sum in W; the neuron unit's words come a cycle after its
+  // address. An update that reads the word the update ahead of it is writing would read it
+  // stale, so it takes that update's sum instead (the write before that has landed).
   logic [NSET-1:0] epoch_q;
   always_ff @(posedge clk) begin
     if (rst) epoch_q <= '0;
@@ -278,24 +297,37 @@ module sf_synapse #(
   for (genvar b = 0; b < NBK; b++) begin : g_bank
     logic [NSET*CO*CB-1:0] rd_set;
     logic [NSET-1:0] ok_set;
-    logic [CO*CB-1:0] sum;
+    logic [CO*CB-1:0] sum, sum_q;
+    logic w_we, fwd_q;
+    assign w_we = w_valid_q && w_bank_q[b];
+    always_ff @(posedge clk) begin
+      sum_q <= sum;
+      fwd_q <= u_valid && u_bank[b] && w_we && u_addr[b*DAB+:DAB] == w_addr_q[b*DAB+:DAB];
+    end
     for (genvar st = 0; st < NSET; st++) begin : g_set
       logic [CO*CB-1:0] mem[0:DEPTH-1];
       logic tag[0:DEPTH-1];
-      logic [DAB-1:0] ra;  // one address for reads and writes: single-port memories
+      logic [CO*CB-1:0] rd_q;
+      logic ok_q;
+      logic [DAB-1:0] ra, ta;  // read address; tag write address
       logic we, tag_we, nu_owns;
       assign nu_owns = nu_en && (NSET == 1 || nu_set == st[0]);
       assign ra = clr_en ? clr_addr : nu_owns ? nu_addr[b*DAB+:DAB] : u_addr[b*DAB+:DAB];
-      assign we = u_valid && u_bank[b] && !nu_owns && (NSET == 1 || acc_set == st[0]);
+      // the array writes only while it owns the set, so no tag write of the clear pass or
+      // of the neuron unit's last pass meets it
+      assign we = w_we && (NSET == 1 || acc_set == st[0]);
+      assign ta = we ? w_addr_q[b*DAB+:DAB] : ra;
       assign tag_we = clr_en || we || (nu_owns && nu_last[b]);
-      assign rd_set[st*CO*CB+:CO*CB] = mem[ra];
-      assign ok_set[st] = tag[ra] == epoch_q[st];
       always_ff @(posedge clk) begin
-        if (we) mem[ra] <= sum;  // we only while the array owns the set: ra = u_addr
+        if (we) mem[w_addr_q[b*DAB+:DAB]] <= sum;
+        rd_q <= mem[ra];
+        ok_q <= tag[ra] == epoch_q[st];
         // the clear pass after reset marks words stale; updates and last reads mark them
         // current (stale after the coming flip)
-        if (tag_we) tag[ra] <= clr_en ? !epoch_q[st] : epoch_q[st];
+        if (tag_we) tag[ta] <= clr_en ? !epoch_q[st] : epoch_q[st];
       end
+      assign rd_set[st*CO*CB+:CO*CB] = rd_q;
+      assign ok_set[st] = ok_q;
     end
     // the update adds to the accumulated set's word (zero if stale)
     logic [CO*CB-1:0] rd_acc;
@@ -303,7 +335,9 @@ module sf_synapse #(
     assign rd_acc = (NSET > 1 && acc_set) ? rd_set[(NSET-1)*CO*CB+:CO*CB] : rd_set[0+:CO*CB];
     assign ok_acc = (NSET > 1 && acc_set) ? ok_set[NSET-1] : ok_set[0];
     for (genvar co = 0; co < CO; co++) begin : g_add
-      assign sum[co*CB+:CB] = (ok_acc ? rd_acc[co*CB+:CB] : '0) + u_add[(b*CO+co)*CB+:CB];
+      logic [CB-1:0] base;
+      assign base = fwd_q ? sum_q[co*CB+:CB] : ok_acc ? rd_acc[co*CB+:CB] : '0;
+      assign sum[co*CB+:CB] = base + w_add_q[(b*CO+co)*CB+:CB];
     end
     for (genvar st = 0; st < NSET; st++) begin : g_out
       assign nu_rdata[(st*NBK+b)*CO*CB+:CO*CB] = rd_set[st*CO*CB+:CO*CB];
