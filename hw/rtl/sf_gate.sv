@@ -13,8 +13,9 @@
 // window at step 0 starts from M = 0, so state left by the previous image never needs
 // clearing.
 //
-// One tile meets at most one window per window bank (generated tables); each bank is a
-// memory read and written in the same cycle.
+// One tile meets at most one window per window bank (generated tables). Two stages: P finds
+// each window's first highest count among the tile's spiking members (registered), E reads,
+// compares and writes the window's state in one cycle, so tiles need no forwarding.
 
 `default_nettype none
 
@@ -35,13 +36,18 @@ module sf_gate #(
     localparam int EXB = sf_params::EXB
 ) (
     input  wire logic                 clk,
+    input  wire logic                 rst,
     input  wire logic                 i_valid,  // a tile (not an end-of-step token)
+    input  wire logic                 i_eos,    // an end-of-step token
     input  wire logic                 i_first,  // step 0 of an image
     input  wire logic [NB-1:0]        i_tag,    // t + 1
     input  wire logic [TYB-1:0]       i_ty,
     input  wire logic [TXB-1:0]       i_tx,
     input  wire logic [TP*CO-1:0]     i_spike,
     input  wire logic [TP*CO*NB-1:0]  i_count,
+    // the stream one cycle later: a tile or token, then per window bank its emissions
+    output logic                      o_step,   // a tile or an end-of-step token
+    output logic                      o_eos,
     output logic      [GB-1:0]        o_valid,  // the bank's window emits at least one spike
     output logic      [GB*EYB-1:0]    o_y,
     output logic      [GB*EXB-1:0]    o_x,
@@ -80,38 +86,49 @@ module sf_gate #(
     $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_gr.hex"}, rtab);
     $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_gc.hex"}, ctab);
   end
+  // ---- P: tables and the tile's best member per window bank and channel ----
   logic [GBY*RBW-1:0] rent;
   logic [GBX*CBW-1:0] cent;
   assign rent = rtab[32'(i_ty)];
   assign cent = ctab[32'(i_tx)];
+  logic p_step_q, p_eos_q, p_first_q;
+  logic [NB-1:0] p_tag_q;
+  always_ff @(posedge clk) begin
+    if (rst) p_step_q <= 1'b0;
+    else p_step_q <= i_valid || i_eos;
+    p_eos_q <= i_eos;
+    p_first_q <= i_first;
+    p_tag_q <= i_tag;
+  end
+  assign o_step = p_step_q;
+  assign o_eos = p_eos_q;
 
   for (genvar gy = 0; gy < GBY; gy++) begin : g_gy
     for (genvar gx = 0; gx < GBX; gx++) begin : g_gx
       localparam int G = gy * GBX + gx;
       localparam int RO = gy * RBW, CO_ = gx * CBW;
-      logic [CO*SWD-1:0] mem[0:GNAY*GNAX-1];
-      logic [CO*SWD-1:0] rd, wd;
-      logic [GAB-1:0] addr;
-      logic bank_valid, fresh;
-      logic [CO-1:0] emit;
-      assign bank_valid = i_valid && rent[RO] && cent[CO_];
-      assign fresh = i_first && rent[RO+1] && cent[CO_+1];
-      assign addr = rent[RO+2+:GAB] + GAB'(cent[CO_+2+:GAXB]);
-      assign rd = mem[addr];
-      assign o_y[G*EYB+:EYB] = EYB'(rent[RO+2+GAB+:GOYB]);
-      assign o_x[G*EXB+:EXB] = EXB'(cent[CO_+2+GAXB+:GOXB]);
-      assign o_valid[G] = bank_valid && (emit != '0);
-      assign o_mask[G*CO+:CO] = emit;
-
-      for (genvar c = 0; c < CO; c++) begin : g_ch
-        logic [NB-1:0] m_old, g_old, best, m_new, g_new;
-        logic [PB-1:0] p_old, best_pos, p_new;
-        logic found, take;
-        assign m_old = fresh ? '0 : rd[c*SWD+:NB];
-        assign p_old = fresh ? '0 : rd[c*SWD+NB+:PB];
-        assign g_old = fresh ? '0 : rd[c*SWD+NB+PB+:NB];
+      logic bank_q, fresh_q;
+      logic [GAB-1:0] addr_q;
+      logic [EYB-1:0] oy_q;
+      logic [EXB-1:0] ox_q;
+      logic [CO-1:0] found_q;
+      logic [CO*NB-1:0] best_q;
+      logic [CO*PB-1:0] best_pos_q;
+      always_ff @(posedge clk) begin
+        bank_q <= i_valid && rent[RO] && cent[CO_];
+        fresh_q <= rent[RO+1] && cent[CO_+1];
+        addr_q <= rent[RO+2+:GAB] + GAB'(cent[CO_+2+:GAXB]);
+        oy_q <= EYB'(rent[RO+2+GAB+:GOYB]);
+        ox_q <= EXB'(cent[CO_+2+GAXB+:GOXB]);
+      end
+      assign o_y[G*EYB+:EYB] = oy_q;
+      assign o_x[G*EXB+:EXB] = ox_q;
+      for (genvar c = 0; c < CO; c++) begin : g_best
         // the first highest count among the tile's spiking members inside the window
         // (members come in row-major order, as their window positions do)
+        logic found;
+        logic [NB-1:0] best;
+        logic [PB-1:0] best_pos;
         always_comb begin
           found = 1'b0;
           best = '0;
@@ -129,16 +146,42 @@ module sf_gate #(
             end
           end
         end
-        assign take = found && (best > m_old ||
-                                (sf_params::RUNNING_MAX == 0 && best == m_old && best_pos < p_old));
+        always_ff @(posedge clk) begin
+          found_q[c] <= found;
+          best_q[c*NB+:NB] <= best;
+          best_pos_q[c*PB+:PB] <= best_pos;
+        end
+      end
+
+      // ---- E: the window's state: read, compare, write ----
+      logic [CO*SWD-1:0] mem[0:GNAY*GNAX-1];
+      logic [CO*SWD-1:0] rd, wd;
+      logic fresh;
+      logic [CO-1:0] emit;
+      assign fresh = p_first_q && fresh_q;
+      assign rd = mem[addr_q];
+      assign o_valid[G] = bank_q && (emit != '0);
+      assign o_mask[G*CO+:CO] = emit;
+      for (genvar c = 0; c < CO; c++) begin : g_ch
+        logic [NB-1:0] m_old, g_old, best, m_new, g_new;
+        logic [PB-1:0] p_old, best_pos, p_new;
+        logic take;
+        assign best = best_q[c*NB+:NB];
+        assign best_pos = best_pos_q[c*PB+:PB];
+        assign m_old = fresh ? '0 : rd[c*SWD+:NB];
+        assign p_old = fresh ? '0 : rd[c*SWD+NB+:PB];
+        assign g_old = fresh ? '0 : rd[c*SWD+NB+PB+:NB];
+        assign take = found_q[c] &&
+                      (best > m_old ||
+                       (sf_params::RUNNING_MAX == 0 && best == m_old && best_pos < p_old));
         assign m_new = take ? best : m_old;
         assign p_new = take ? best_pos : p_old;
-        assign g_new = take ? i_tag : g_old;
-        assign emit[c] = take && g_old != i_tag;
+        assign g_new = take ? p_tag_q : g_old;
+        assign emit[c] = take && g_old != p_tag_q;
         assign wd[c*SWD+:SWD] = {g_new, p_new, m_new};
       end
       always_ff @(posedge clk) begin
-        if (bank_valid) mem[addr] <= wd;
+        if (bank_q) mem[addr_q] <= wd;
       end
     end
   end

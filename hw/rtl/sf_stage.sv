@@ -179,6 +179,7 @@ module sf_stage #(
 
   // ---- neuron unit ----
   logic [8:0] fifo_free;
+  logic s_held;  // an item between the neuron unit and the FIFO (the gate's stage)
   logic r_valid, r_eos, r_first, r_last;
   logic [NB-1:0] r_tag;
   logic [TYB-1:0] r_ty;
@@ -203,7 +204,7 @@ module sf_stage #(
       .step_tag(NB'(t_q + 16'd1)),
       .busy(nu_busy),
       .issuing(nu_issuing),
-      .out_free(fifo_free),
+      .out_free(fifo_free - 9'(s_held)),  // credits: free >= items in flight >= s_held
       .syn_addr,
       .syn_last,
       .syn_rdata,
@@ -237,6 +238,7 @@ module sf_stage #(
 
   if (FINAL != 0) begin : g_final
     assign push = r_valid && !r_eos && r_last;
+    assign s_held = 1'b0;
     assign item = {r_v, r_count, 1'b0};
     assign fin_valid = o_valid;
     assign o_ready = fin_ready;
@@ -254,25 +256,31 @@ module sf_stage #(
     logic [MS*EYB-1:0] m_y;
     logic [MS*EXB-1:0] m_x;
     logic [MS*CO-1:0] m_mask;
+    logic s_valid, s_eos;  // the item stream (a tile or a token) beside m_*
     if (GATE != 0) begin : g_gate
       logic [GB-1:0] g_valid;
       sf_gate #(
           .L(L)
       ) u_gate (
           .clk,
+          .rst,
           .i_valid(r_valid && !r_eos),
+          .i_eos(r_valid && r_eos),
           .i_first(r_first),
           .i_tag(r_tag),
           .i_ty(r_ty),
           .i_tx(r_tx),
           .i_spike(r_spike),
           .i_count(r_count),
+          .o_step(s_valid),
+          .o_eos(s_eos),
           .o_valid(g_valid),
           .o_y(m_y),
           .o_x(m_x),
           .o_mask(m_mask)
       );
       assign m_any = g_valid;
+      assign s_held = s_valid;  // the gate holds an item the FIFO must have room for
       logic unused_gate;
       assign unused_gate = ^{r_oy, r_ox};
     end else begin : g_plain
@@ -285,6 +293,9 @@ module sf_stage #(
           assign m_any[M] = r_spike[M*CO+:CO] != '0;
         end
       end
+      assign s_valid = r_valid;
+      assign s_eos = r_eos;
+      assign s_held = 1'b0;
       logic unused_plain;
       assign unused_plain = ^{r_first, r_tag, r_ty, r_tx, r_count};
     end
@@ -293,8 +304,8 @@ module sf_stage #(
         m_any[m] ? m_mask[m*CO+:CO] : CO'(0), m_x[m*EXB+:EXB], m_y[m*EYB+:EYB]
       };
     end
-    assign item[0] = r_eos;
-    assign push = r_valid && (r_eos || m_any != '0);
+    assign item[0] = s_eos;
+    assign push = s_valid && (s_eos || m_any != '0);
 
     sf_serializer #(
         .MS(MS),
