@@ -37,6 +37,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=["auto", "25k", "45k", "85k"],
         help="LFE5U device (default: the smallest that fits)",
     )
+    parser.add_argument(
+        "--router",
+        default="router1",
+        choices=["router1", "router2"],
+        help="nextpnr router (default router1, nextpnr's own default; router2 is often faster "
+        "but may not converge on a congested design)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     add_plan_options(parser)
     add_quiet(parser)
@@ -62,7 +69,12 @@ def run(args: argparse.Namespace) -> int:
     info(args, f"synth: {' then '.join(steps)} of {net.name} in {build.directory} "
                "(a large core takes tens of minutes)")  # fmt: skip
     report = synth_report(
-        build, net.name, xilinx=not args.no_xilinx, ecp5=not args.no_ecp5, device=args.ecp5_device
+        build,
+        net.name,
+        xilinx=not args.no_xilinx,
+        ecp5=not args.no_ecp5,
+        device=args.ecp5_device,
+        router=args.router,
     )
     if args.json:
         print(json.dumps(dataclasses.asdict(report)))

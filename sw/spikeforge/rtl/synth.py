@@ -89,6 +89,7 @@ class Ecp5Result:
     mult18: int
     fmax_mhz: float
     target_mhz: float
+    router: str = "router1"
 
 
 def _tool(name: str) -> str:
@@ -184,7 +185,9 @@ def _ecp5_device(cells: dict[str, int], requested: str) -> str:
     )
 
 
-def synth_ecp5(build: RtlBuild, device: str = "auto", target_mhz: float = 100.0) -> Ecp5Result:
+def synth_ecp5(
+    build: RtlBuild, device: str = "auto", target_mhz: float = 100.0, router: str = "router1"
+) -> Ecp5Result:
     cells = _synthesize(build, f"synth_ecp5 -top {TOP} -json synth/ecp5.json", "ecp5")
     out = build.directory / "synth"
     chosen = _ecp5_device(cells, device)
@@ -199,7 +202,7 @@ def synth_ecp5(build: RtlBuild, device: str = "auto", target_mhz: float = 100.0)
         f"{target_mhz:g}",
         "--timing-allow-fail",
         "--router",
-        "router2",
+        router,
         "--report",
         "synth/ecp5_pnr.json",
     ]
@@ -220,6 +223,7 @@ def synth_ecp5(build: RtlBuild, device: str = "auto", target_mhz: float = 100.0)
         mult18=count("MULT18X18D"),
         fmax_mhz=float(clock["achieved"]),
         target_mhz=target_mhz,
+        router=router,
     )
 
 
@@ -246,7 +250,7 @@ class SynthReport:
         if self.ecp5 is not None:
             e = self.ecp5
             lines += [
-                f"yosys `synth_ecp5` + nextpnr-ecp5 on {e.device} (speed grade 6):",
+                f"yosys `synth_ecp5` + nextpnr-ecp5 ({e.router}) on {e.device} (speed grade 6):",
                 "",
                 "| LUT4 | FF | EBR | MULT18 | post-route Fmax |",
                 "|---|---|---|---|---|",
@@ -262,13 +266,18 @@ class SynthReport:
 
 
 def synth_report(
-    build: RtlBuild, network: str, xilinx: bool = True, ecp5: bool = True, device: str = "auto"
+    build: RtlBuild,
+    network: str,
+    xilinx: bool = True,
+    ecp5: bool = True,
+    device: str = "auto",
+    router: str = "router1",
 ) -> SynthReport:
     usage = synth_xilinx(build) if xilinx else None
     result, note = None, None
     if ecp5:
         try:
-            result = synth_ecp5(build, device)
+            result = synth_ecp5(build, device, router=router)
         except Ecp5TooLarge as err:
             note = str(err)
     report = SynthReport(network, f"{build.build_id:#010x}", usage, result, note)
