@@ -70,8 +70,7 @@ def synapse_table(axis: SynapseAxis, across: SynapseAxis | None = None) -> tuple
 def group_end_table(axis: SynapseAxis) -> tuple[list[int], int]:
     """Entry (coordinate, bits(size) wide): the last group the coordinate uses."""
     words = [0] * (1 << bits(axis.size))
-    for y in range(axis.size):
-        words[y] = int(np.flatnonzero(axis.last[y])[0])
+    words[: axis.size] = [int(n) - 1 for n in axis.used_groups]
     return words, bits(axis.groups)
 
 

@@ -85,8 +85,7 @@ def synapse_cycles(stages: list[StageHw], incoming: list[np.ndarray], images: in
     so the largest is a lower bound on the core's cycles per image."""
     cycles = []
     for hw, counts in zip(stages, incoming, strict=True):
-        row_groups = hw.rows.last.argmax(axis=1) + 1
-        col_groups = hw.cols.last.argmax(axis=1) + 1
+        row_groups, col_groups = hw.rows.used_groups, hw.cols.used_groups
         if hw.stage.dense:  # every event is the flattened position (0, 0)
             per_event = row_groups[0] * col_groups[0] * np.ones_like(counts)
         else:

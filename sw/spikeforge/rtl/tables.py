@@ -44,6 +44,11 @@ class SynapseAxis:
     last: np.ndarray  # (size, groups) bool: the coordinate's last group
     phase_kernel: np.ndarray  # (phases, banks) kernel index per bank, -1 = unused
 
+    @property
+    def used_groups(self) -> np.ndarray:
+        """(size,) the groups each coordinate uses (the used ones come first)."""
+        return self.last.argmax(axis=1) + 1
+
 
 def synapse_axis(
     size: int, out: int, kernel: int, stride: int, pad: int, banks: int
