@@ -71,6 +71,34 @@ module sf_input #(
     advance = {y, x, c};
   endfunction
 
+  // a beat's pixel k sits 4 pixels after the previous beat's pixel k: one carry chain
+  // (c, then x, then y) per lane instead of four chained single steps
+  localparam int SKIP_C = 4 % C;
+  localparam int SKIP_X = (4 / C) % W;
+  localparam int SKIP_Y = 4 / (C * W);
+  function automatic logic [PW-1:0] skip4(input logic [PW-1:0] p);
+    logic [EYB-1:0] y;
+    logic [EXB-1:0] x;
+    logic [ECB-1:0] c;
+    logic [ECB:0] c_sum;
+    logic [EXB:0] x_sum;
+    logic c_wrap, x_wrap;
+    {y, x, c} = p;
+    c_sum = {1'b0, c} + (ECB + 1)'(SKIP_C);
+    c_wrap = 32'(c_sum) >= C;
+    x_sum = {1'b0, x} + (EXB + 1)'(SKIP_X) + (EXB + 1)'(c_wrap);
+    x_wrap = 32'(x_sum) >= W;
+    c = c_wrap ? ECB'(32'(c_sum) - C) : c_sum[ECB-1:0];
+    x = x_wrap ? EXB'(32'(x_sum) - W) : x_sum[EXB-1:0];
+    y = y + EYB'(SKIP_Y) + EYB'(x_wrap);
+    skip4 = {y, x, c};
+  endfunction
+
+  // coordinates of pixel i of an image
+  function automatic logic [PW-1:0] pixel_pos(input int i);
+    pixel_pos = {EYB'(i / (W * C)), EXB'((i / C) % W), ECB'(i % C)};
+  endfunction
+
   // ---- output register ----
   logic out_valid_q, out_eos_q;
   logic [PW-1:0] out_pos_q;
@@ -118,14 +146,11 @@ module sf_input #(
     logic [31:0] pix_q;
     logic [4*PW-1:0] ppos_q;
     logic end_q;
-    logic [PW-1:0] next_q;  // coordinates of the next beat's first pixel
-    logic [4*PW-1:0] ppos;
+    logic [4*PW-1:0] ppos;  // coordinates of the next beat's four pixels
+    logic [4*PW-1:0] first_ppos;  // ... of the first beat
     logic [3:0] pend;
-    assign ppos[0+:PW] = next_q;
     for (genvar k = 0; k < 4; k++) begin : g_pixel
-      if (k > 0) begin : g_next
-        assign ppos[k*PW+:PW] = advance(ppos[(k-1)*PW+:PW]);
-      end
+      assign first_ppos[k*PW+:PW] = pixel_pos(k);
       assign pend[k] = s_tdata[8*k+:8] != 8'd0 && 32'(beat_q) * 4 + k < PIXELS;
     end
     logic [1:0] low;
@@ -143,7 +168,7 @@ module sf_input #(
       if (rst) begin
         pend_q <= '0;
         end_q <= 1'b0;
-        next_q <= '0;
+        ppos <= first_ppos;
         out_valid_q <= 1'b0;
       end else begin
         if (out_free) out_valid_q <= emit;
@@ -156,7 +181,8 @@ module sf_input #(
           end_q <= image_end;
           pix_q <= s_tdata;
           ppos_q <= ppos;
-          next_q <= image_end ? '0 : advance(ppos[3*PW+:PW]);
+          for (int k = 0; k < 4; k++)
+            ppos[k*PW+:PW] <= image_end ? first_ppos[k*PW+:PW] : skip4(ppos[k*PW+:PW]);
         end
       end
       if (emit) begin
