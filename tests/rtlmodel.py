@@ -1,7 +1,7 @@
 """A slow functional model of the RTL core's algorithm, driven by the generated tables.
 
-It processes events, fire tiles and gate windows exactly as ``hw/rtl`` does (pre-rotated
-weight words, bank addresses, tile scan order, gate state with first-visit reset and
+It processes events, fire tiles and gate windows exactly as ``hw/rtl`` does (per-bank
+kernel copies, bank addresses, tile scan order, gate state with first-visit reset and
 per-step emission tags), so that the tables and the algorithm can be checked against the
 golden model in plain Python, without Verilator.
 """
@@ -56,12 +56,13 @@ class _StageModel:
         rows, cols = hw.rows, hw.cols
         for gy in range(rows.groups):
             for gx in range(cols.groups):
-                word = hw.weight_words[hw.weight_address(c, rows.phase[y, gy], cols.phase[x, gx])]
                 for ry in range(rows.banks):
                     for rx in range(cols.banks):
                         if rows.valid[y, gy, ry] and cols.valid[x, gx, rx]:
                             a = rows.addr[y, gy, ry] * cols.addr_len + cols.addr[x, gx, rx]
-                            self.cur[ry, rx, a] += word[ry, rx] * value
+                            ky, kx = rows.kernel[y, gy, ry], cols.kernel[x, gx, rx]
+                            word = hw.weight_words[hw.weight_address(c, ky, kx)]
+                            self.cur[ry, rx, a] += word * value
                 if cols.last[x, gx]:
                     break
             if rows.last[y, gy]:

@@ -57,7 +57,7 @@ def test_synapse_groups_reach_each_target_once(size, out, kernel, stride, pad, b
                 if axis.valid[y, g, r]:
                     o = axis.coord[y, g, r]
                     assert o % banks == r and axis.addr[y, g, r] == o // banks
-                    assert axis.phase_kernel[axis.phase[y, g], r] == y + pad - o * stride
+                    assert axis.kernel[y, g, r] == y + pad - o * stride
                     reached.append(o)
             if axis.last[y, g]:
                 break
@@ -125,12 +125,15 @@ def test_package_and_memory_files(tmp_path):
     for reg in (*contract.CONTROL_REGISTERS, *contract.CORE_REGISTERS):
         assert f"localparam int REG_{reg.name} = {reg.offset};" in text
     assert f"localparam int SAT_BASE = {contract.SAT_BASE};" in text
-    # weight words decode back to the pre-rotated weights
+    # weight words decode back to the kernel: word (c, ky, kx) holds w[ky, kx, c, :]
     wb = net.formats.weight_bits
     for hw in build.stages:
         lines = (build.directory / f"s{hw.index:02d}_w.hex").read_text().split()
-        words = hw.weight_words.reshape(len(lines), -1)
-        for line, row in zip(lines, words, strict=True):
+        kernel = hw.stage.weights
+        kh, kw, cin, _ = kernel.shape
+        assert len(lines) == cin * kh * kw
+        for (c, ky, kx), line in zip(np.ndindex(cin, kh, kw), lines, strict=True):
+            row = kernel[ky, kx, c]
             value = int(line, 16)
             lanes = [(value >> (i * wb)) & ((1 << wb) - 1) for i in range(len(row))]
             signed = [v - (1 << wb) if v >> (wb - 1) else v for v in lanes]

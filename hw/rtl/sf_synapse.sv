@@ -3,12 +3,14 @@
 // The stage's currents live in PY x PX banks (output row mod PY, column mod PX), each a
 // memory of Co-channel words. One input event (y, x, c[, pixel value]) reaches a footprint
 // of output positions; the generated row/column tables split it into groups of at most one
-// position per bank, so every group updates up to PY*PX*Co neurons in one cycle. The
-// weight memory holds one pre-rotated word per (input channel, row phase, column phase):
-// bank (ry, rx) finds its weight at a fixed place in the word.
+// position per bank, so every group updates up to PY*PX*Co neurons in one cycle. Every
+// bank has its own copy of the kernel, one word of Co weights per (input channel, kernel
+// row, kernel column), and reads it at the kernel index the tables give that bank (a copy
+// per bank: each is as deep as the kernel, not as the kernel times the group patterns).
 //
-// Pipeline: L (the event, the groups it uses of NGY x NGX) -> A (tables: per-bank targets)
-// -> B (weight word, synchronous read) -> [M (analog only: multiply by the pixel value)]
+// Pipeline: L (the event, the groups it uses of NGY x NGX) -> A (tables: per-bank targets
+// and weight addresses) -> B (weight words, synchronous reads) -> [M (analog only:
+// multiply by the pixel value)]
 // -> U (read of the addressed bank words) -> W (add and write back; the sum of the update
 // ahead is forwarded to one that read its word stale). The neuron unit reads the banks
 // through the nu_* port, the data a cycle after the address; a set is cleared by flipping
@@ -65,21 +67,21 @@ module sf_synapse #(
   localparam int PX = int'(sf_params::S_PX[32*L+:32]);  // bank columns
   localparam int NGY = int'(sf_params::S_NGY[32*L+:32]);  // row groups per input row
   localparam int NGX = int'(sf_params::S_NGX[32*L+:32]);  // column groups per input column
-  localparam int NPY = int'(sf_params::S_NPY[32*L+:32]);  // row phases
-  localparam int NPX = int'(sf_params::S_NPX[32*L+:32]);  // column phases
+  localparam int KH = int'(sf_params::S_KH[32*L+:32]);  // kernel rows
+  localparam int KW = int'(sf_params::S_KW[32*L+:32]);  // kernel columns
   localparam int NAY = int'(sf_params::S_NAY[32*L+:32]);  // bank depth along rows
   localparam int NAX = int'(sf_params::S_NAX[32*L+:32]);  // bank depth along columns
   localparam int WB = sf_params::WB;  // weight bits
   localparam int DEPTH = NAY * NAX;  // words per bank
-  localparam int NPH = NPY * NPX;  // weight words per input channel
-  localparam int WDEPTH = C * NPH;  // weight words
-  localparam int WW = NBK * CO * WB;  // weight word bits
-  // table entry layouts (LSB first): phase, then per bank {valid, address}; the row
-  // table's phase and address come multiplied by NPX and NAX (adds, no multipliers)
+  localparam int KHW = KH * KW;  // weight words per input channel
+  localparam int WDEPTH = C * KHW;  // weight words of a bank
+  localparam int WW = CO * WB;  // weight word bits
+  // table entry layouts (LSB first): per bank {valid, address, kernel index}; the row
+  // table's address and kernel row come multiplied by NAX and KW (adds, no multipliers)
   localparam int XAB = sf_params::bits(NAX);
-  localparam int PHB = sf_params::bits(NPH), XPB = sf_params::bits(NPX);
-  localparam int RTW = PHB + PY * (1 + DAB);
-  localparam int CTW = XPB + PX * (1 + XAB);
+  localparam int RKB = sf_params::bits(KHW), XKB = sf_params::bits(KW);
+  localparam int RTW = PY * (1 + DAB + RKB);
+  localparam int CTW = PX * (1 + XAB + XKB);
   localparam int CIB = sf_params::bits(C);  // array channel index bits
   localparam int IYB = sf_params::bits(H), IXB = sf_params::bits(W);  // array coordinates
   localparam int WAB = sf_params::bits(WDEPTH);  // weight address bits
@@ -101,11 +103,9 @@ module sf_synapse #(
   // the tables are indexed by {coordinate, group}
   logic [RTW-1:0] rtab[0:(1<<(IYB+GYB))-1];
   logic [CTW-1:0] ctab[0:(1<<(IXB+GXB))-1];
-  logic [WW-1:0] wmem[0:WDEPTH-1];
   initial begin
     $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sar.hex"}, rtab);
     $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sac.hex"}, ctab);
-    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_w.hex"}, wmem);
   end
 
   // ---- L: the event being expanded into its groups (at most NGY x NGX) ----
@@ -170,14 +170,14 @@ module sf_synapse #(
     if (ev_valid && ev_ready) begin
       y_q <= y_in;
       x_q <= x_in;
-      wbase_q <= WAB'(32'(c_in) * NPH);
+      wbase_q <= WAB'(32'(c_in) * KHW);
       gy_end_q <= gy_end[y_in];
       gx_end_q <= gx_end[x_in];
       val_q <= ev_val;
     end
   end
 
-  // ---- A: the group's tables -> per-bank targets and phases ----
+  // ---- A: the group's tables -> per-bank targets and weight addresses ----
   logic [RTW-1:0] rent;
   logic [CTW-1:0] cent;
   assign rent = rtab[{y_q, gy_q}];
@@ -185,33 +185,40 @@ module sf_synapse #(
   logic a_valid_q;
   logic [NBK-1:0] a_bank_q;
   logic [NBK*DAB-1:0] a_addr_q;
-  logic [WAB-1:0] a_waddr_q;
+  logic [NBK*WAB-1:0] a_waddr_q;
   logic [7:0] a_val_q;
   for (genvar ry = 0; ry < PY; ry++) begin : g_ry
     for (genvar rx = 0; rx < PX; rx++) begin : g_rx
-      localparam int RO = PHB + ry * (1 + DAB);
-      localparam int CO_ = XPB + rx * (1 + XAB);
+      localparam int RO = ry * (1 + DAB + RKB);
+      localparam int CO_ = rx * (1 + XAB + XKB);
       always_ff @(posedge clk) begin
         a_bank_q[ry*PX+rx] <= rent[RO] && cent[CO_];
         a_addr_q[(ry*PX+rx)*DAB+:DAB] <= rent[RO+1+:DAB] + DAB'(cent[CO_+1+:XAB]);
+        a_waddr_q[(ry*PX+rx)*WAB+:WAB] <=
+            wbase_q + WAB'(rent[RO+1+DAB+:RKB]) + WAB'(cent[CO_+1+XAB+:XKB]);
       end
     end
   end
   always_ff @(posedge clk) begin
-    a_waddr_q <= wbase_q + WAB'(rent[0+:PHB]) + WAB'(cent[0+:XPB]);
     a_val_q <= val_q;
     if (rst) a_valid_q <= 1'b0;
     else a_valid_q <= ev_q_valid;
   end
 
-  // ---- B: the weight word (synchronous read at the pre-rotated address) ----
-  logic [WW-1:0] w_q;
+  // ---- B: the weight words (per bank, a synchronous read of its own kernel copy) ----
+  logic [NBK*WW-1:0] w_q;
+  for (genvar b = 0; b < NBK; b++) begin : g_kernel
+    logic [WW-1:0] wmem[0:WDEPTH-1];
+    initial begin
+      $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_w.hex"}, wmem);
+    end
+    always_ff @(posedge clk) w_q[b*WW+:WW] <= wmem[a_waddr_q[b*WAB+:WAB]];
+  end
   logic b_valid_q;
   logic [NBK-1:0] b_bank_q;
   logic [NBK*DAB-1:0] b_addr_q;
   logic [7:0] b_val_q;
   always_ff @(posedge clk) begin
-    w_q <= wmem[a_waddr_q];
     b_bank_q <= a_bank_q;
     b_addr_q <= a_addr_q;
     b_val_q <= a_val_q;

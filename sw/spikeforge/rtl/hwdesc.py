@@ -1,5 +1,5 @@
 """Everything the RTL needs about one stage, derived from the IR and the plan: geometry
-tables, the pre-rotated weight words and the word widths."""
+tables, the weight words and the word widths."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class StageHw:
     plan: StagePlan
     rows: SynapseAxis
     cols: SynapseAxis
-    weight_words: np.ndarray  # (cin * row phases * col phases, PY, PX, Co)
+    weight_words: np.ndarray  # (cin * kernel rows * kernel columns, Co)
     tile_rows: TileAxis
     tile_cols: TileAxis
     gate_rows: GateAxis | None
@@ -42,24 +42,15 @@ class StageHw:
         ty, tx = self.plan.tile
         return ty * tx * self.stage.out_shape[2]
 
-    def weight_address(self, channel: int, row_phase: int, col_phase: int) -> int:
-        return (
-            channel * self.rows.phase_kernel.shape[0] + row_phase
-        ) * self.cols.phase_kernel.shape[0] + col_phase
+    def weight_address(self, channel: int, kernel_row: int, kernel_col: int) -> int:
+        return (channel * self.rows.kernel_len + kernel_row) * self.cols.kernel_len + kernel_col
 
 
-def _weight_words(stage: Stage, rows: SynapseAxis, cols: SynapseAxis) -> np.ndarray:
-    w = stage.weights.astype(np.int64)  # (kh, kw, cin, cout)
-    cin, cout = w.shape[2], w.shape[3]
-    nry, nrx = rows.phase_kernel.shape[0], cols.phase_kernel.shape[0]
-    words = np.zeros((cin, nry, nrx, rows.banks, cols.banks, cout), dtype=np.int64)
-    for py_, krow in enumerate(rows.phase_kernel):
-        for px_, kcol in enumerate(cols.phase_kernel):
-            for ry, i in enumerate(krow):
-                for rx, j in enumerate(kcol):
-                    if i >= 0 and j >= 0:
-                        words[:, py_, px_, ry, rx, :] = w[i, j]
-    return words.reshape(cin * nry * nrx, rows.banks, cols.banks, cout)
+def _weight_words(stage: Stage) -> np.ndarray:
+    """The kernel (kh, kw, cin, cout) as words (cin, kh, kw) of cout weights."""
+    w = stage.weights.astype(np.int64)
+    kh, kw, cin, cout = w.shape
+    return w.transpose(2, 0, 1, 3).reshape(cin * kh * kw, cout)
 
 
 def _current_bits(stage: Stage, weight_bits: int) -> int:
@@ -99,7 +90,7 @@ def describe_stage(stage: Stage, plan: StagePlan, weight_bits: int) -> StageHw:
         plan=plan,
         rows=rows,
         cols=cols,
-        weight_words=_weight_words(stage, rows, cols),
+        weight_words=_weight_words(stage),
         tile_rows=tile_rows,
         tile_cols=tile_cols,
         gate_rows=gate_rows,

@@ -46,23 +46,28 @@ def write_hex(path: Path, words: list[int], width: int) -> None:
 
 def synapse_table(axis: SynapseAxis, across: SynapseAxis | None = None) -> tuple[list[int], int]:
     """Entry {coordinate, group} (each bits(size), bits(groups) wide; unused entries zero):
-    phase, then per bank {valid, address}.
+    per bank {valid, address, kernel index} (an unused bank's fields are zero).
 
-    The row table (``across`` = the column axis) holds its phase and address multiplied by
-    the column axis' phase count and depth, so the RTL adds a row and a column field where
-    it would otherwise multiply (a multiplier on that path set the clock).
+    The row table (``across`` = the column axis) holds its address and kernel index
+    multiplied by the column axis' depth and kernel extent, so the RTL adds a row and a
+    column field where it would otherwise multiply (a multiplier on that path set the clock).
     """
-    phase_scale = 1 if across is None else across.phase_kernel.shape[0]
     addr_scale = 1 if across is None else across.addr_len
-    phase_bits = bits(axis.phase_kernel.shape[0] * phase_scale)
+    kernel_scale = 1 if across is None else across.kernel_len
     addr_bits = bits(axis.addr_len * addr_scale)
+    kernel_bits = bits(axis.kernel_len * kernel_scale)
     group_bits = bits(axis.groups)
     words, width = [0] * (1 << (bits(axis.size) + group_bits)), 0
     for y in range(axis.size):
         for g in range(axis.groups):
-            fields = [(axis.phase[y, g] * phase_scale, phase_bits)]
+            fields = []
             for r in range(axis.banks):
-                fields += [(axis.valid[y, g, r], 1), (axis.addr[y, g, r] * addr_scale, addr_bits)]
+                kernel = max(0, int(axis.kernel[y, g, r]))
+                fields += [
+                    (axis.valid[y, g, r], 1),
+                    (axis.addr[y, g, r] * addr_scale, addr_bits),
+                    (kernel * kernel_scale, kernel_bits),
+                ]
             words[(y << group_bits) | g], width = _pack(fields)
     return words, width
 
@@ -136,9 +141,10 @@ def flatten_table(source: tuple[int, int, int]) -> tuple[list[int], int]:
 
 
 def weight_words(hw: StageHw, weight_bits: int) -> tuple[list[int], int]:
-    """Lane (ry, rx, co) of a word at bits [((ry*PX + rx)*Co + co)*WB +: WB]."""
+    """One word per (input channel, kernel row, kernel column); channel co of a word at
+    bits [co*WB +: WB]. Every bank holds a copy."""
     mask = (1 << weight_bits) - 1
-    lanes = hw.weight_words.reshape(hw.weight_words.shape[0], -1)
+    lanes = hw.weight_words
     shifts = np.arange(lanes.shape[1]) * weight_bits
     words = [
         sum((int(v) & mask) << int(s) for v, s in zip(row, shifts, strict=True)) for row in lanes
@@ -201,8 +207,8 @@ def stage_fields(hw: StageHw, channel_base: int) -> dict[str, int]:
         "PX": px,
         "NGY": hw.rows.groups,
         "NGX": hw.cols.groups,
-        "NPY": hw.rows.phase_kernel.shape[0],
-        "NPX": hw.cols.phase_kernel.shape[0],
+        "KH": hw.rows.kernel_len,
+        "KW": hw.cols.kernel_len,
         "NAY": hw.rows.addr_len,
         "NAX": hw.cols.addr_len,
         "CB": hw.current_bits,

@@ -3,10 +3,8 @@
 Everything is per axis (rows and columns are independent):
 
 * :func:`synapse_axis`: for an input coordinate ``y`` and a group ``g``, which output
-  coordinate each synapse bank updates, at which address, and which kernel *phase* (the
-  kernel index per bank) the weights come in. The weight memory stores one pre-rotated
-  word per (input channel, row phase, column phase), so a bank never selects among kernel
-  positions at run time.
+  coordinate each synapse bank updates, at which address, and with which kernel index
+  (each bank reads its weights from its own copy of the kernel at (channel, row, column)).
 * :func:`tile_axis`: for a fire tile ``ty``, the output coordinate, bank and address of
   each tile member.
 * :func:`gate_axis`: for a fire tile ``ty``, the gate windows it meets (one per window
@@ -40,9 +38,8 @@ class SynapseAxis:
     addr: np.ndarray  # (size, groups, banks) output coordinate // banks
     coord: np.ndarray  # (size, groups, banks) output coordinate (-1 where invalid)
     kernel: np.ndarray  # (size, groups, banks) kernel index (-1 where invalid)
-    phase: np.ndarray  # (size, groups) index into phase_kernel
     last: np.ndarray  # (size, groups) bool: the coordinate's last group
-    phase_kernel: np.ndarray  # (phases, banks) kernel index per bank, -1 = unused
+    kernel_len: int  # kernel extent along the axis
 
     @property
     def used_groups(self) -> np.ndarray:
@@ -79,40 +76,9 @@ def synapse_axis(
                 addr[y, g, r] = o // banks
                 coord[y, g, r] = o
                 kern[y, g, r] = y + pad - o * stride
-    phase, phase_kernel = _merge_phases(kern)
     return SynapseAxis(
-        size,
-        banks,
-        groups,
-        ceil_div(out, banks),
-        valid,
-        addr,
-        coord,
-        kern,
-        phase,
-        last,
-        phase_kernel,
+        size, banks, groups, ceil_div(out, banks), valid, addr, coord, kern, last, kernel
     )
-
-
-def _merge_phases(kern: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Assign each (coordinate, group) a phase: a kernel-index vector that agrees with it on
-    every bank it uses (unused banks are wildcards). Greedy, first fit."""
-    size, groups, banks = kern.shape
-    phases: list[np.ndarray] = []
-    phase = np.zeros((size, groups), dtype=np.int64)
-    for y in range(size):
-        for g in range(groups):
-            want = kern[y, g]
-            for p, have in enumerate(phases):
-                if np.all((want < 0) | (have < 0) | (want == have)):
-                    np.copyto(have, want, where=want >= 0)
-                    phase[y, g] = p
-                    break
-            else:
-                phases.append(want.copy())
-                phase[y, g] = len(phases) - 1
-    return phase, np.array(phases, dtype=np.int64).reshape(-1, banks)
 
 
 @dataclass
