@@ -5,7 +5,7 @@ field per stage in flat vectors (``S_<NAME>[32*l +: 32]``, a form yosys and Veri
 both read), per-channel constants in 64-bit fields, the register offsets of
 :mod:`spikeforge.contract` and the build id. The memory files (``sNN_*.hex``, read with
 ``$readmemh`` relative to the directory the tools run in) hold the geometry tables and the
-pre-rotated weight words.
+kernels (one word of output-channel weights per input channel and kernel position).
 """
 
 from __future__ import annotations
