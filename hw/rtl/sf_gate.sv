@@ -13,9 +13,10 @@
 // window at step 0 starts from M = 0, so state left by the previous image never needs
 // clearing.
 //
-// One tile meets at most one window per window bank (generated tables). Two stages: P finds
-// each window's first highest count among the tile's spiking members (registered), E reads,
-// compares and writes the window's state in one cycle, so tiles need no forwarding.
+// One tile meets at most one window per window bank (generated tables). Three stages: P
+// finds each window's first highest count among the tile's spiking members (registered), E
+// reads, compares and writes the window's state in one cycle, so tiles need no forwarding,
+// and F registers the emissions (the state read and compare do not reach the output FIFO).
 
 `default_nettype none
 
@@ -45,8 +46,9 @@ module sf_gate #(
     input  wire logic [TXB-1:0]       i_tx,
     input  wire logic [TP*CO-1:0]     i_spike,
     input  wire logic [TP*CO*NB-1:0]  i_count,
-    // the stream one cycle later: a tile or token, then per window bank its emissions
+    // the stream two cycles later: a tile or token, then per window bank its emissions
     output logic                      o_step,   // a tile or an end-of-step token
+    output logic      [1:0]           o_held,   // tiles and tokens inside the gate (0 .. 2)
     output logic                      o_eos,
     output logic      [GB-1:0]        o_valid,  // the bank's window emits at least one spike
     output logic      [GB*EYB-1:0]    o_y,
@@ -100,8 +102,24 @@ module sf_gate #(
     p_first_q <= i_first;
     p_tag_q <= i_tag;
   end
-  assign o_step = p_step_q;
-  assign o_eos = p_eos_q;
+  // ---- F: the emissions, registered ----
+  logic f_step_q, f_eos_q;
+  logic [GB-1:0] e_valid;
+  logic [GB*EYB-1:0] e_y;
+  logic [GB*EXB-1:0] e_x;
+  logic [GB*CO-1:0] e_mask;
+  always_ff @(posedge clk) begin
+    if (rst) f_step_q <= 1'b0;
+    else f_step_q <= p_step_q;
+    f_eos_q <= p_eos_q;
+    o_valid <= e_valid;
+    o_y <= e_y;
+    o_x <= e_x;
+    o_mask <= e_mask;
+  end
+  assign o_step = f_step_q;
+  assign o_eos = f_eos_q;
+  assign o_held = 2'(p_step_q) + 2'(f_step_q);
 
   for (genvar gy = 0; gy < GBY; gy++) begin : g_gy
     for (genvar gx = 0; gx < GBX; gx++) begin : g_gx
@@ -121,8 +139,8 @@ module sf_gate #(
         oy_q <= EYB'(rent[RO+2+GAB+:GOYB]);
         ox_q <= EXB'(cent[CO_+2+GAXB+:GOXB]);
       end
-      assign o_y[G*EYB+:EYB] = oy_q;
-      assign o_x[G*EXB+:EXB] = ox_q;
+      assign e_y[G*EYB+:EYB] = oy_q;
+      assign e_x[G*EXB+:EXB] = ox_q;
       for (genvar c = 0; c < CO; c++) begin : g_best
         // the first highest count among the tile's spiking members inside the window
         // (members come in row-major order, as their window positions do)
@@ -160,8 +178,8 @@ module sf_gate #(
       logic [CO-1:0] emit;
       assign fresh = p_first_q && fresh_q;
       assign rd = mem[addr_q];
-      assign o_valid[G] = bank_q && (emit != '0);
-      assign o_mask[G*CO+:CO] = emit;
+      assign e_valid[G] = bank_q && (emit != '0);
+      assign e_mask[G*CO+:CO] = emit;
       for (genvar c = 0; c < CO; c++) begin : g_ch
         logic [NB-1:0] m_old, g_old, best, m_new, g_new;
         logic [PB-1:0] p_old, best_pos, p_new;

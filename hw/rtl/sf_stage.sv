@@ -179,7 +179,7 @@ module sf_stage #(
 
   // ---- neuron unit ----
   logic [8:0] fifo_free;
-  logic s_held;  // an item between the neuron unit and the FIFO (the gate's stage)
+  logic [1:0] s_held;  // items between the neuron unit and the FIFO (inside the gate)
   logic r_valid, r_eos, r_first, r_last;
   logic [NB-1:0] r_tag;
   logic [TYB-1:0] r_ty;
@@ -238,7 +238,7 @@ module sf_stage #(
 
   if (FINAL != 0) begin : g_final
     assign push = r_valid && !r_eos && r_last;
-    assign s_held = 1'b0;
+    assign s_held = 2'd0;
     assign item = {r_v, r_count, 1'b0};
     assign fin_valid = o_valid;
     assign o_ready = fin_ready;
@@ -273,6 +273,7 @@ module sf_stage #(
           .i_spike(r_spike),
           .i_count(r_count),
           .o_step(s_valid),
+          .o_held(s_held),  // items the FIFO must have room for
           .o_eos(s_eos),
           .o_valid(g_valid),
           .o_y(m_y),
@@ -280,7 +281,6 @@ module sf_stage #(
           .o_mask(m_mask)
       );
       assign m_any = g_valid;
-      assign s_held = s_valid;  // the gate holds an item the FIFO must have room for
       logic unused_gate;
       assign unused_gate = ^{r_oy, r_ox};
     end else begin : g_plain
@@ -295,7 +295,7 @@ module sf_stage #(
       end
       assign s_valid = r_valid;
       assign s_eos = r_eos;
-      assign s_held = 1'b0;
+      assign s_held = 2'd0;
       logic unused_plain;
       assign unused_plain = ^{r_first, r_tag, r_ty, r_tx, r_count};
     end
