@@ -64,7 +64,7 @@ module sf_neuron #(
     output logic      [TP*CO*NB-1:0]   r_count,     // counts after this step
     output logic      [TP*CO*VB-1:0]   r_v,         // membranes after this step
     output logic                       r_last,
-    output logic      [7:0]            sat_inc      // clamp events of the tile in S2
+    output logic      [7:0]            sat_inc      // clamp events of the tile in S4
 );
   // ---- parameters of this stage ----
   localparam int PY = int'(sf_params::S_PY[32*L+:32]);  // bank rows
@@ -276,6 +276,7 @@ module sf_neuron #(
   logic [TP*CO*NB-1:0] nold2_q, nold3_q;
   logic [TP*CO*SB-1:0] vclamp2;
   logic [TP*CO*SB-1:0] vclamp3_q;
+  logic [TP*CO-1:0] sat3_q;  // clamp events, counted in S3 (not behind the clamp's compare)
 
   always_ff @(posedge clk) begin
     if (rst) begin
@@ -310,6 +311,7 @@ module sf_neuron #(
     tx3_q <= tx2_q;
     mv3_q <= mv2_q;
     vclamp3_q <= vclamp2;
+    sat3_q <= sat2;
     nold3_q <= nold2_q;
     oy3_q <= oy2_q;
     ox3_q <= ox2_q;
@@ -385,7 +387,7 @@ module sf_neuron #(
   logic [7:0] sat_sum;
   always_comb begin
     sat_sum = '0;
-    for (int i = 0; i < TP * CO; i++) sat_sum = sat_sum + 8'(sat2[i]);
+    for (int i = 0; i < TP * CO; i++) sat_sum = sat_sum + 8'(sat3_q[i]);
   end
 
   // ---- S4: results ----
@@ -400,7 +402,7 @@ module sf_neuron #(
     r_spike <= fire3;
     r_count <= nnew3;
     r_v <= vnew3;
-    sat_inc <= v2_q ? sat_sum : 8'd0;
+    sat_inc <= v3_q ? sat_sum : 8'd0;
   end
   assign r_valid = v4_q;
   assign r_first = first_q;
