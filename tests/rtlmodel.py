@@ -1,9 +1,9 @@
 """A slow functional model of the RTL core's algorithm, driven by the generated tables.
 
-It processes events, fire tiles and gate windows exactly as ``hw/rtl`` does (per-bank
-kernel copies, bank addresses, tile scan order, gate state with first-visit reset and
-per-step emission tags), so that the tables and the algorithm can be checked against the
-golden model in plain Python, without Verilator.
+It processes events, fire tiles and gate windows exactly as ``hw/rtl`` does (each bank's
+targets from the per-bank tables, per-bank kernel copies, bank addresses, tile scan order,
+gate state with first-visit reset and per-step emission tags), so that the tables and the
+algorithm can be checked against the golden model in plain Python, without Verilator.
 """
 
 from __future__ import annotations
@@ -54,19 +54,14 @@ class _StageModel:
             _, ws, cs = st.source_shape
             y, x, c = 0, 0, (y * ws + x) * cs + c
         rows, cols = hw.rows, hw.cols
-        for gy in range(rows.groups):
-            for gx in range(cols.groups):
-                for ry in range(rows.banks):
-                    for rx in range(cols.banks):
-                        if rows.valid[y, gy, ry] and cols.valid[x, gx, rx]:
-                            a = rows.addr[y, gy, ry] * cols.addr_len + cols.addr[x, gx, rx]
-                            ky, kx = rows.kernel[y, gy, ry], cols.kernel[x, gx, rx]
-                            word = hw.weight_words[hw.weight_address(c, ky, kx)]
-                            self.cur[ry, rx, a] += word * value
-                if cols.last[x, gx]:
-                    break
-            if rows.last[y, gy]:
-                break
+        for ry in range(rows.banks):  # every bank on its own: its targets, row-major
+            for rx in range(cols.banks):
+                for gy in range(rows.targets[y, ry]):
+                    for gx in range(cols.targets[x, rx]):
+                        a = rows.addr[y, gy, ry] * cols.addr_len + cols.addr[x, gx, rx]
+                        ky, kx = rows.kernel[y, gy, ry], cols.kernel[x, gx, rx]
+                        word = hw.weight_words[hw.weight_address(c, ky, kx)]
+                        self.cur[ry, rx, a] += word * value
 
     def fire(self, t: int, steps: int) -> list[tuple[int, int, int]]:
         """One pass over the tiles; returns the emitted events (y, x, c)."""

@@ -48,19 +48,19 @@ def test_algorithm_with_generated_tables_equals_golden(seed, plan_seed, pool):
     ("size", "out", "kernel", "stride", "pad", "banks"),
     [(12, 8, 5, 1, 0, 5), (12, 8, 5, 1, 0, 2), (9, 5, 3, 2, 1, 2), (7, 3, 2, 3, 0, 1)],
 )
-def test_synapse_groups_reach_each_target_once(size, out, kernel, stride, pad, banks):
+def test_synapse_tables_reach_each_target_once(size, out, kernel, stride, pad, banks):
     axis = synapse_axis(size, out, kernel, stride, pad, banks)
     for y in range(size):
         reached = []
-        for g in range(axis.groups):
-            for r in range(banks):
-                if axis.valid[y, g, r]:
-                    o = axis.coord[y, g, r]
-                    assert o % banks == r and axis.addr[y, g, r] == o // banks
-                    assert axis.kernel[y, g, r] == y + pad - o * stride
-                    reached.append(o)
-            if axis.last[y, g]:
-                break
+        for r in range(banks):
+            n = axis.targets[y, r]
+            # a bank's targets are its first groups: the RTL counts them from group 0
+            assert axis.valid[y, :n, r].all() and not axis.valid[y, n:, r].any()
+            for g in range(n):
+                o = axis.coord[y, g, r]
+                assert o % banks == r and axis.addr[y, g, r] == o // banks
+                assert axis.kernel[y, g, r] == y + pad - o * stride
+                reached.append(o)
         expected = [o for o in range(out) if 0 <= y + pad - o * stride < kernel]
         assert sorted(reached) == expected
 
@@ -70,12 +70,13 @@ def test_default_plan_of_the_mnist_network(mnist_net):
     conv1, conv2, logits = (hw.plan for hw in stages)
     # analog conv1: 64 multipliers, banks equal to the 2x2 gate window fired per cycle
     assert conv1 == StagePlan((2, 2), (2, 2)) and stages[0].lanes == 64
-    # conv2: within 320 adders, all 5 rows and 2 of the 5 columns of a spike's fan-out
-    assert conv2 == StagePlan((5, 2), (1, 1)) and stages[1].lanes == 320
+    # conv2: within 320 adders, the fewest banks that leave the busiest one the fewest of
+    # the 8x8 outputs: 8 banks of 8 (10 banks would leave some with 8 and others with 4)
+    assert conv2 == StagePlan((1, 8), (1, 1)) and stages[1].lanes == 256
     assert logits == StagePlan((1, 1), (1, 1))
-    # a larger budget covers conv2's whole 5x5x32 fan-out in one cycle
+    # a larger budget spreads the outputs thinner: 32 banks of 2
     wide = default_plan(build_stages(mnist_net), PlanLimits(synapse_lanes=1024))
-    assert wide[1] == StagePlan((5, 5), (1, 1))
+    assert wide[1] == StagePlan((4, 8), (1, 1))
 
 
 def conv_gate_dense():

@@ -2,19 +2,21 @@
 //
 // The stage's currents live in PY x PX banks (output row mod PY, column mod PX), each a
 // memory of Co-channel words. One input event (y, x, c[, pixel value]) reaches a footprint
-// of output positions; the generated row/column tables split it into groups of at most one
-// position per bank, so every group updates up to PY*PX*Co neurons in one cycle. Every
-// bank has its own copy of the kernel, one word of Co weights per (input channel, kernel
-// row, kernel column), and reads it at the kernel index the tables give that bank (a copy
-// per bank: each is as deep as the kernel, not as the kernel times the group patterns).
+// of output positions; the generated tables list, per input coordinate and bank, the
+// targets that fall in that bank (address and kernel index, the bank's n-th target in
+// group n) and how many there are. Every bank has its own queue of the events that reach
+// it and works through them on its own, one target per cycle, so no bank idles while
+// another finishes an event: the array takes one event per cycle and updates up to
+// PY*PX*Co neurons per cycle. Every bank has its own copy of the kernel, one word of Co
+// weights per (input channel, kernel row, kernel column), read at its target's index.
 //
-// Pipeline: L (the event, the groups it uses of NGY x NGX) -> A (tables: per-bank targets
-// and weight addresses) -> B (weight words, synchronous reads) -> [M (analog only:
-// multiply by the pixel value)]
-// -> U (read of the addressed bank words) -> W (add and write back; the sum of the update
-// ahead is forwarded to one that read its word stale). The neuron unit reads the banks
-// through the nu_* port, the data a cycle after the address; a set is cleared by flipping
-// its epoch (see the banks below).
+// Pipeline: Q (per bank: a queue of the events with a target there) -> L (per bank: the
+// event being expanded into its targets) -> A (tables: address and weight address) ->
+// B (weight words, synchronous reads) -> [M (analog only: multiply by the pixel value)]
+// -> U (read of the addressed bank words) -> W (add and write back; the sum of the bank's
+// update ahead is forwarded to one that read its word stale). The neuron unit reads the
+// banks through the nu_* port, the data a cycle after the address; a set is cleared by
+// flipping its epoch (see the banks below).
 
 `default_nettype none
 
@@ -76,16 +78,19 @@ module sf_synapse #(
   localparam int KHW = KH * KW;  // weight words per input channel
   localparam int WDEPTH = C * KHW;  // weight words of a bank
   localparam int WW = CO * WB;  // weight word bits
-  // table entry layouts (LSB first): per bank {valid, address, kernel index}; the row
-  // table's address and kernel row come multiplied by NAX and KW (adds, no multipliers)
+  // table entry layouts (LSB first): per bank {address, kernel index}; the row table's
+  // address and kernel row come multiplied by NAX and KW (adds, no multipliers)
   localparam int XAB = sf_params::bits(NAX);
   localparam int RKB = sf_params::bits(KHW), XKB = sf_params::bits(KW);
-  localparam int RTW = PY * (1 + DAB + RKB);
-  localparam int CTW = PX * (1 + XAB + XKB);
+  localparam int RTW = PY * (DAB + RKB);
+  localparam int CTW = PX * (XAB + XKB);
   localparam int CIB = sf_params::bits(C);  // array channel index bits
   localparam int IYB = sf_params::bits(H), IXB = sf_params::bits(W);  // array coordinates
   localparam int WAB = sf_params::bits(WDEPTH);  // weight address bits
   localparam int GYB = sf_params::bits(NGY), GXB = sf_params::bits(NGX);
+  localparam int NYB = sf_params::bits(NGY + 1), NXB = sf_params::bits(NGX + 1);  // counts
+  localparam int QW = 8 + CIB + IXB + IYB;  // a queued event {value, channel, x, y}
+  localparam int QDEPTH = 16;  // events a bank may lag behind the array's input
   localparam int SYB = sf_params::bits(SH), SXB = sf_params::bits(SW);  // source coordinates
 
   if (L < 0 || L >= sf_params::NS) begin : g_bad_l
@@ -108,17 +113,11 @@ module sf_synapse #(
     $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sac.hex"}, ctab);
   end
 
-  // ---- L: the event being expanded into its groups (at most NGY x NGX) ----
-  logic ev_q_valid;
-  logic [IYB-1:0] y_q;
-  logic [IXB-1:0] x_q;
-  logic [WAB-1:0] wbase_q;  // the input channel's first weight word
-  logic [7:0] val_q;
-  logic [GYB-1:0] gy_q, gy_end_q;
-  logic [GXB-1:0] gx_q, gx_end_q;
-  logic last_group;
-  assign last_group = gy_q == gy_end_q && gx_q == gx_end_q;
-  assign ev_ready = !clr_en && (!ev_q_valid || last_group);
+  // ---- Q: the array's input; every bank with a target queues the event ----
+  logic [NBK-1:0] q_room;
+  logic [NBK-1:0] q_hit, q_valid, q_pop;
+  logic [NBK*QW-1:0] q_data;
+  assign ev_ready = !clr_en && &q_room;
 
   // source coordinates -> array coordinates (a dense layer flattens them)
   logic [IYB-1:0] y_in;
@@ -138,71 +137,114 @@ module sf_synapse #(
     assign x_in = IXB'(ev_x);
     assign c_in = CIB'(ev_c);
   end
-  // the last group an event uses along each axis: a coordinate near the border reaches
-  // fewer outputs, so it skips the groups that would have no target (the used ones come
-  // first in the tables)
-  logic [GYB-1:0] gy_end[0:(1<<IYB)-1];
-  logic [GXB-1:0] gx_end[0:(1<<IXB)-1];
-  initial begin
-    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sgr.hex"}, gy_end);
-    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sgc.hex"}, gx_end);
-  end
   // event coordinates are as wide as the widest link; this stage may use fewer bits
   logic unused_coords;
   assign unused_coords = ^{ev_y, ev_x, ev_c};
 
-  always_ff @(posedge clk) begin
-    if (rst) begin
-      ev_q_valid <= 1'b0;
-      gy_q <= '0;
-      gx_q <= '0;
-    end else if (ev_valid && ev_ready) begin
-      ev_q_valid <= 1'b1;
-      gy_q <= '0;
-      gx_q <= '0;
-    end else if (ev_q_valid) begin
-      if (last_group) ev_q_valid <= 1'b0;
-      else if (gx_q == gx_end_q) begin
-        gx_q <= '0;
-        gy_q <= gy_q + 1'b1;
-      end else gx_q <= gx_q + 1'b1;
-    end
-    if (ev_valid && ev_ready) begin
-      y_q <= y_in;
-      x_q <= x_in;
-      wbase_q <= WAB'(32'(c_in) * KHW);
-      gy_end_q <= gy_end[y_in];
-      gx_end_q <= gx_end[x_in];
-      val_q <= ev_val;
-    end
+  // per coordinate and bank: how many targets (0: the bank takes no part in the event)
+  logic [PY*NYB-1:0] ny_tab[0:(1<<IYB)-1];
+  logic [PX*NXB-1:0] nx_tab[0:(1<<IXB)-1];
+  initial begin
+    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sgr.hex"}, ny_tab);
+    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sgc.hex"}, nx_tab);
   end
+  logic [PY*NYB-1:0] ny_in;
+  logic [PX*NXB-1:0] nx_in;
+  assign ny_in = ny_tab[y_in];
+  assign nx_in = nx_tab[x_in];
 
-  // ---- A: the group's tables -> per-bank targets and weight addresses ----
-  logic [RTW-1:0] rent;
-  logic [CTW-1:0] cent;
-  assign rent = rtab[{y_q, gy_q}];
-  assign cent = ctab[{x_q, gx_q}];
-  logic a_valid_q;
-  logic [NBK-1:0] a_bank_q;
+  // ---- per bank: Q, L (the event expanded into the bank's targets) and A (its tables) ----
+  logic [NBK-1:0] a_bank_q;  // a target of this bank is in A
   logic [NBK*DAB-1:0] a_addr_q;
   logic [NBK*WAB-1:0] a_waddr_q;
-  logic [7:0] a_val_q;
+  logic [NBK*8-1:0] a_val_q;
+  logic [NBK-1:0] l_valid;
   for (genvar ry = 0; ry < PY; ry++) begin : g_ry
     for (genvar rx = 0; rx < PX; rx++) begin : g_rx
-      localparam int RO = ry * (1 + DAB + RKB);
-      localparam int CO_ = rx * (1 + XAB + XKB);
+      localparam int B = ry * PX + rx;
+      localparam int RO = ry * (DAB + RKB);
+      localparam int CO_ = rx * (XAB + XKB);
+      assign q_hit[B] = ny_in[ry*NYB+:NYB] != '0 && nx_in[rx*NXB+:NXB] != '0;
+      logic [8:0] q_free;
+      sf_fifo #(
+          .WIDTH(QW),
+          .DEPTH(QDEPTH)
+      ) u_queue (
+          .clk,
+          .rst,
+          .i_valid(ev_valid && ev_ready && q_hit[B]),
+          .i_ready(q_room[B]),
+          .i_data({ev_val, c_in, x_in, y_in}),
+          .o_valid(q_valid[B]),
+          .o_ready(q_pop[B]),
+          .o_data(q_data[B*QW+:QW]),
+          .free(q_free)
+      );
+      logic unused_free;
+      assign unused_free = ^q_free;
+
+      // L: the queue's head event, target by target (row-major over the bank's targets)
+      logic [IYB-1:0] qy;
+      logic [IXB-1:0] qx;
+      logic [CIB-1:0] qc;
+      logic [7:0] qval;
+      assign {qval, qc, qx, qy} = q_data[B*QW+:QW];
+      logic ev_q_valid;
+      logic [IYB-1:0] y_q;
+      logic [IXB-1:0] x_q;
+      logic [WAB-1:0] wbase_q;  // the input channel's first weight word
+      logic [7:0] val_q;
+      logic [GYB-1:0] gy_q, gy_end_q;
+      logic [GXB-1:0] gx_q, gx_end_q;
+      logic last_target;
+      logic [NYB-1:0] ny;
+      logic [NXB-1:0] nx;
+      assign ny = ny_tab[qy][ry*NYB+:NYB];
+      assign nx = nx_tab[qx][rx*NXB+:NXB];
+      assign last_target = gy_q == gy_end_q && gx_q == gx_end_q;
+      assign q_pop[B] = !ev_q_valid || last_target;
+      assign l_valid[B] = ev_q_valid;
       always_ff @(posedge clk) begin
-        a_bank_q[ry*PX+rx] <= rent[RO] && cent[CO_];
-        a_addr_q[(ry*PX+rx)*DAB+:DAB] <= rent[RO+1+:DAB] + DAB'(cent[CO_+1+:XAB]);
-        a_waddr_q[(ry*PX+rx)*WAB+:WAB] <=
-            wbase_q + WAB'(rent[RO+1+DAB+:RKB]) + WAB'(cent[CO_+1+XAB+:XKB]);
+        if (rst) begin
+          ev_q_valid <= 1'b0;
+          gy_q <= '0;
+          gx_q <= '0;
+        end else if (q_valid[B] && q_pop[B]) begin
+          ev_q_valid <= 1'b1;
+          gy_q <= '0;
+          gx_q <= '0;
+        end else if (ev_q_valid) begin
+          if (last_target) ev_q_valid <= 1'b0;
+          else if (gx_q == gx_end_q) begin
+            gx_q <= '0;
+            gy_q <= gy_q + 1'b1;
+          end else gx_q <= gx_q + 1'b1;
+        end
+        if (q_valid[B] && q_pop[B]) begin
+          y_q <= qy;
+          x_q <= qx;
+          wbase_q <= WAB'(32'(qc) * KHW);
+          gy_end_q <= GYB'(ny - 1'b1);  // queued events have a target here: ny, nx >= 1
+          gx_end_q <= GXB'(nx - 1'b1);
+          val_q <= qval;
+        end
+      end
+
+      // A: the target's address in the bank and its weight word in the kernel copy
+      logic [DAB-1:0] r_addr;
+      logic [RKB-1:0] r_kern;
+      logic [XAB-1:0] c_addr;
+      logic [XKB-1:0] c_kern;
+      assign {r_kern, r_addr} = rtab[{y_q, gy_q}][RO+:DAB+RKB];
+      assign {c_kern, c_addr} = ctab[{x_q, gx_q}][CO_+:XAB+XKB];
+      always_ff @(posedge clk) begin
+        if (rst) a_bank_q[B] <= 1'b0;
+        else a_bank_q[B] <= ev_q_valid;
+        a_addr_q[B*DAB+:DAB] <= r_addr + DAB'(c_addr);
+        a_waddr_q[B*WAB+:WAB] <= wbase_q + WAB'(r_kern) + WAB'(c_kern);
+        a_val_q[B*8+:8] <= val_q;
       end
     end
-  end
-  always_ff @(posedge clk) begin
-    a_val_q <= val_q;
-    if (rst) a_valid_q <= 1'b0;
-    else a_valid_q <= ev_q_valid;
   end
 
   // ---- B: the weight words (per bank, a synchronous read of its own kernel copy) ----
@@ -214,27 +256,23 @@ module sf_synapse #(
     end
     always_ff @(posedge clk) w_q[b*WW+:WW] <= wmem[a_waddr_q[b*WAB+:WAB]];
   end
-  logic b_valid_q;
   logic [NBK-1:0] b_bank_q;
   logic [NBK*DAB-1:0] b_addr_q;
-  logic [7:0] b_val_q;
+  logic [NBK*8-1:0] b_val_q;
   always_ff @(posedge clk) begin
-    b_bank_q <= a_bank_q;
     b_addr_q <= a_addr_q;
     b_val_q <= a_val_q;
-    if (rst) b_valid_q <= 1'b0;
-    else b_valid_q <= a_valid_q;
+    if (rst) b_bank_q <= '0;
+    else b_bank_q <= a_bank_q;
   end
 
   // contributions per (bank, channel) and the stage that reads their words (U)
   logic pipe_busy;
-  logic u_valid;
   logic [NBK-1:0] u_bank;
   logic [NBK*DAB-1:0] u_addr;
   logic [NBK*CO*CB-1:0] u_add;
   if (ANALOG != 0) begin : g_analog
     // stage M: weight x pixel value, registered before the update
-    logic m_valid_q;
     logic [NBK-1:0] m_bank_q;
     logic [NBK*DAB-1:0] m_addr_q;
     logic [NBK*CO*CB-1:0] m_add_q;
@@ -242,47 +280,42 @@ module sf_synapse #(
       logic signed [WB-1:0] weight;
       logic signed [WB+8:0] product;
       assign weight = w_q[i*WB+:WB];
-      assign product = weight * $signed({1'b0, b_val_q});
+      assign product = weight * $signed({1'b0, b_val_q[(i/CO)*8+:8]});
       // CB > WB + 9 (generator): sign-extend the product
       always_ff @(posedge clk) m_add_q[i*CB+:CB] <= {{(CB - WB - 9) {product[WB+8]}}, product};
     end
     always_ff @(posedge clk) begin
-      m_bank_q <= b_bank_q;
       m_addr_q <= b_addr_q;
-      if (rst) m_valid_q <= 1'b0;
-      else m_valid_q <= b_valid_q;
+      if (rst) m_bank_q <= '0;
+      else m_bank_q <= b_bank_q;
     end
-    assign u_valid = m_valid_q;
     assign u_bank = m_bank_q;
     assign u_addr = m_addr_q;
     assign u_add = m_add_q;
-    assign pipe_busy = ev_q_valid || a_valid_q || b_valid_q || m_valid_q;
+    assign pipe_busy = |{q_valid, l_valid, a_bank_q, b_bank_q, m_bank_q};
   end else begin : g_binary
     for (genvar i = 0; i < NBK * CO; i++) begin : g_ext
       // CB > WB (generator): sign-extend the weight
       assign u_add[i*CB+:CB] = {{(CB - WB) {w_q[i*WB+WB-1]}}, w_q[i*WB+:WB]};
     end
-    assign u_valid = b_valid_q;
     assign u_bank = b_bank_q;
     assign u_addr = b_addr_q;
-    assign pipe_busy = ev_q_valid || a_valid_q || b_valid_q;
+    assign pipe_busy = |{q_valid, l_valid, a_bank_q, b_bank_q};
     logic unused_val;
     assign unused_val = ^b_val_q;
   end
 
   // ---- W: the update's add and write-back, one cycle after its read in U ----
-  logic w_valid_q;
   logic [NBK-1:0] w_bank_q;
   logic [NBK*DAB-1:0] w_addr_q;
   logic [NBK*CO*CB-1:0] w_add_q;
   always_ff @(posedge clk) begin
-    w_bank_q <= u_bank;
     w_addr_q <= u_addr;
     w_add_q <= u_add;
-    if (rst) w_valid_q <= 1'b0;
-    else w_valid_q <= u_valid;
+    if (rst) w_bank_q <= '0;
+    else w_bank_q <= u_bank;
   end
-  assign busy = pipe_busy || w_valid_q;
+  assign busy = pipe_busy || |w_bank_q;
 
   // ---- the banks: NSET sets, each bank a data memory and a 1-bit tag memory ----
   // A word holds a current of the set's present unit only if its tag equals the set's
@@ -306,10 +339,10 @@ module sf_synapse #(
     logic [NSET-1:0] ok_set;
     logic [CO*CB-1:0] sum, sum_q;
     logic w_we, fwd_q;
-    assign w_we = w_valid_q && w_bank_q[b];
+    assign w_we = w_bank_q[b];
     always_ff @(posedge clk) begin
       sum_q <= sum;
-      fwd_q <= u_valid && u_bank[b] && w_we && u_addr[b*DAB+:DAB] == w_addr_q[b*DAB+:DAB];
+      fwd_q <= u_bank[b] && w_we && u_addr[b*DAB+:DAB] == w_addr_q[b*DAB+:DAB];
     end
     for (genvar st = 0; st < NSET; st++) begin : g_set
       logic [CO*CB-1:0] mem[0:DEPTH-1];

@@ -46,7 +46,8 @@ def write_hex(path: Path, words: list[int], width: int) -> None:
 
 def synapse_table(axis: SynapseAxis, across: SynapseAxis | None = None) -> tuple[list[int], int]:
     """Entry {coordinate, group} (each bits(size), bits(groups) wide; unused entries zero):
-    per bank {valid, address, kernel index} (an unused bank's fields are zero).
+    per bank {address, kernel index} of its target in that group (zero where it has none:
+    the bank's target counts, :func:`target_count_table`, keep it from reading those).
 
     The row table (``across`` = the column axis) holds its address and kernel index
     multiplied by the column axis' depth and kernel extent, so the RTL adds a row and a
@@ -64,7 +65,6 @@ def synapse_table(axis: SynapseAxis, across: SynapseAxis | None = None) -> tuple
             for r in range(axis.banks):
                 kernel = max(0, int(axis.kernel[y, g, r]))
                 fields += [
-                    (axis.valid[y, g, r], 1),
                     (axis.addr[y, g, r] * addr_scale, addr_bits),
                     (kernel * kernel_scale, kernel_bits),
                 ]
@@ -72,11 +72,14 @@ def synapse_table(axis: SynapseAxis, across: SynapseAxis | None = None) -> tuple
     return words, width
 
 
-def group_end_table(axis: SynapseAxis) -> tuple[list[int], int]:
-    """Entry (coordinate, bits(size) wide): the last group the coordinate uses."""
+def target_count_table(axis: SynapseAxis) -> tuple[list[int], int]:
+    """Entry (coordinate, bits(size) wide): per bank, how many targets the coordinate has
+    there (bits(groups + 1) each; 0: the bank takes no part in the coordinate's events)."""
+    count_bits = bits(axis.groups + 1)
     words = [0] * (1 << bits(axis.size))
-    words[: axis.size] = [int(n) - 1 for n in axis.used_groups]
-    return words, bits(axis.groups)
+    for y in range(axis.size):
+        words[y] = _pack([(n, count_bits) for n in axis.targets[y]])[0]
+    return words, count_bits * axis.banks
 
 
 def tile_table(
@@ -159,8 +162,8 @@ def write_memories(out: Path, stages: list[StageHw], weight_bits: int) -> None:
         ho, wo, _ = st.out_shape
         write_hex(out / f"{stem}_sar.hex", *synapse_table(hw.rows, across=hw.cols))
         write_hex(out / f"{stem}_sac.hex", *synapse_table(hw.cols))
-        write_hex(out / f"{stem}_sgr.hex", *group_end_table(hw.rows))
-        write_hex(out / f"{stem}_sgc.hex", *group_end_table(hw.cols))
+        write_hex(out / f"{stem}_sgr.hex", *target_count_table(hw.rows))
+        write_hex(out / f"{stem}_sgc.hex", *target_count_table(hw.cols))
         write_hex(out / f"{stem}_w.hex", *weight_words(hw, weight_bits))
         if st.dense:
             write_hex(out / f"{stem}_flat.hex", *flatten_table(st.source_shape))

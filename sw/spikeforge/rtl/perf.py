@@ -80,15 +80,17 @@ def input_events(net: Network, images: np.ndarray, timesteps: int) -> list[float
 
 
 def synapse_cycles(stages: list[StageHw], incoming: list[np.ndarray], images: int) -> list[float]:
-    """Per stage: the cycles per image its synapse array needs for its events, one per group
-    an event uses (rows x columns of the plan's tables). A stage takes one group per cycle,
-    so the largest is a lower bound on the core's cycles per image."""
+    """Per stage: the cycles per image its synapse array needs for its events. The array
+    takes at most one event per cycle, and each bank works through its own queue, one target
+    per cycle (the rows x columns of the plan's tables that fall in that bank), so the
+    larger of the events and the busiest bank's targets is a lower bound on the core's
+    cycles per image."""
     cycles = []
     for hw, counts in zip(stages, incoming, strict=True):
-        row_groups, col_groups = hw.rows.used_groups, hw.cols.used_groups
+        rows, cols = hw.rows.targets, hw.cols.targets  # (size, banks) per axis
         if hw.stage.dense:  # every event is the flattened position (0, 0)
-            per_event = row_groups[0] * col_groups[0] * np.ones_like(counts)
-        else:
-            per_event = np.outer(row_groups, col_groups)
-        cycles.append(float((counts * per_event).sum()) / images)
+            rows, cols = rows[:1], cols[:1]
+            counts = np.array([[counts.sum()]])
+        busiest = np.einsum("yx,ya,xb->ab", counts, rows, cols).max()
+        cycles.append(float(max(busiest, counts.sum())) / images)
     return cycles

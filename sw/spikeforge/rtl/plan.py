@@ -1,10 +1,12 @@
 """How much hardware each stage gets: synapse banks and fire tiles.
 
 * **banks** ``(PY, PX)``: the synapse array holds a stage's currents in ``PY x PX`` banks
-  (output row mod PY, column mod PX), each ``Co`` channels wide. One input event updates up
-  to ``PY x PX x Co`` neurons per cycle; a kernel footprint larger than that takes several
-  cycles (groups). ``PY = ceil(kh / sy)``, ``PX = ceil(kw / sx)`` covers a whole footprint
-  in one cycle.
+  (output row mod PY, column mod PX), each ``Co`` channels wide. Every bank works through
+  its own queue of input events, one target (an output position of the event's footprint
+  that falls in the bank) per cycle, so the array updates up to ``PY x PX x Co`` neurons
+  per cycle, and a bank that owns more output positions than another gets more work. The
+  default takes the banks within the budget that give the busiest bank the fewest output
+  positions (and the fewest banks among those).
 * **tile** ``(TY, TX)``: the neuron unit integrates and fires ``TY x TX`` output positions
   (all channels) per cycle. Tile members must sit in distinct banks (``TY <= PY``,
   ``TX <= PX``).
@@ -62,16 +64,19 @@ def _default_tile(stage: Stage, limits: PlanLimits) -> tuple[int, int]:
 
 
 def _default_banks(stage: Stage, tile: tuple[int, int], limits: PlanLimits) -> tuple[int, int]:
-    ny, nx = footprint(stage)
     budget = limits.multiplier_lanes if stage.analog else limits.synapse_lanes
     ho, wo, co = stage.out_shape
-    py = max(min(ny, ho), tile[0])
-    px = max(min(nx, wo), tile[1])
-    while py * px * co > budget and px > tile[1]:
-        px -= 1
-    while py * px * co > budget and py > tile[0]:
-        py -= 1
-    return (py, px)
+    best: tuple[tuple[int, int], tuple[int, int]] | None = None
+    for py in range(tile[0], ho + 1):
+        for px in range(tile[1], wo + 1):
+            if py * px * co > budget and (py, px) != tile:
+                continue
+            busiest = -(-ho // py) * -(-wo // px)  # output positions of the fullest bank
+            key = (busiest, py * px)
+            if best is None or key < best[0]:
+                best = (key, (py, px))
+    assert best is not None  # the tile itself is always a candidate
+    return best[1]
 
 
 def default_plan(stages: list[Stage], limits: PlanLimits | None = None) -> list[StagePlan]:

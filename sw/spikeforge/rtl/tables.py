@@ -2,9 +2,10 @@
 
 Everything is per axis (rows and columns are independent):
 
-* :func:`synapse_axis`: for an input coordinate ``y`` and a group ``g``, which output
-  coordinate each synapse bank updates, at which address, and with which kernel index
-  (each bank reads its weights from its own copy of the kernel at (channel, row, column)).
+* :func:`synapse_axis`: for an input coordinate ``y``, the targets each synapse bank
+  updates, in order (the bank's ``g``-th target is in group ``g``): output coordinate,
+  address and kernel index (each bank reads its weights from its own copy of the kernel at
+  (channel, row, column)).
 * :func:`tile_axis`: for a fire tile ``ty``, the output coordinate, bank and address of
   each tile member.
 * :func:`gate_axis`: for a fire tile ``ty``, the gate windows it meets (one per window
@@ -38,13 +39,13 @@ class SynapseAxis:
     addr: np.ndarray  # (size, groups, banks) output coordinate // banks
     coord: np.ndarray  # (size, groups, banks) output coordinate (-1 where invalid)
     kernel: np.ndarray  # (size, groups, banks) kernel index (-1 where invalid)
-    last: np.ndarray  # (size, groups) bool: the coordinate's last group
     kernel_len: int  # kernel extent along the axis
 
     @property
-    def used_groups(self) -> np.ndarray:
-        """(size,) the groups each coordinate uses (the used ones come first)."""
-        return self.last.argmax(axis=1) + 1
+    def targets(self) -> np.ndarray:
+        """(size, banks) how many targets each coordinate has in each bank: its groups
+        0 .. n-1 (every group but a coordinate's last holds a target in every bank)."""
+        return self.valid.sum(axis=1)
 
 
 def synapse_axis(
@@ -53,7 +54,8 @@ def synapse_axis(
     """Targets of an input coordinate: o with 0 <= i = y + pad - o*stride < kernel, 0 <= o < out.
 
     The targets of one coordinate are consecutive, so a chunk of ``banks`` of them has
-    distinct residues ``o mod banks``: each bank receives at most one target per group.
+    distinct residues ``o mod banks``: each bank receives at most one target per group, and
+    a bank's targets take its first groups (only the last chunk can miss a bank).
     """
     targets = []
     for y in range(size):
@@ -65,11 +67,8 @@ def synapse_axis(
     addr = np.zeros(shape, dtype=np.int64)
     coord = np.full(shape, -1, dtype=np.int64)
     kern = np.full(shape, -1, dtype=np.int64)
-    last = np.zeros((size, groups), dtype=bool)
     for y, outs in enumerate(targets):
-        used = max(1, ceil_div(len(outs), banks))
-        last[y, used - 1] = True
-        for g in range(used):
+        for g in range(ceil_div(len(outs), banks)):
             for o in outs[g * banks : (g + 1) * banks]:
                 r = o % banks
                 valid[y, g, r] = True
@@ -77,7 +76,7 @@ def synapse_axis(
                 coord[y, g, r] = o
                 kern[y, g, r] = y + pad - o * stride
     return SynapseAxis(
-        size, banks, groups, ceil_div(out, banks), valid, addr, coord, kern, last, kernel
+        size, banks, groups, ceil_div(out, banks), valid, addr, coord, kern, kernel
     )
 
 
