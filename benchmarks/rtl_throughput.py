@@ -19,10 +19,9 @@ import numpy as np
 import bench_common as bc
 
 PLANS = {  # name: PlanLimits fields; S/M = --synapse-lanes S --multiplier-lanes M
-    "1024/160": {"synapse_lanes": 1024, "multiplier_lanes": 160},
-    "1024/160 double-buffered": {"synapse_lanes": 1024, "multiplier_lanes": 160,
-                                 "double_buffer": True},
     "480/64": {"synapse_lanes": 480, "multiplier_lanes": 64},
+    "480/64 double-buffered": {"synapse_lanes": 480, "multiplier_lanes": 64,
+                               "double_buffer": True},
     "320/64 (default)": {"synapse_lanes": 320, "multiplier_lanes": 64},
     "320/64 double-buffered": {"synapse_lanes": 320, "multiplier_lanes": 64,
                                "double_buffer": True},

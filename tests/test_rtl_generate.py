@@ -70,9 +70,9 @@ def test_default_plan_of_the_mnist_network(mnist_net):
     conv1, conv2, logits = (hw.plan for hw in stages)
     # analog conv1: 64 multipliers, banks equal to the 2x2 gate window fired per cycle
     assert conv1 == StagePlan((2, 2), (2, 2)) and stages[0].lanes == 64
-    # conv2: within 320 adders, the fewest banks that leave the busiest one the fewest of
-    # the 8x8 outputs: 8 banks of 8 (10 banks would leave some with 8 and others with 4)
-    assert conv2 == StagePlan((1, 8), (1, 1)) and stages[1].lanes == 256
+    # conv2: within 320 adders, the busiest bank has 8 of the 8x8 outputs however they
+    # are cut; 2x5 banks spread a 5x5 footprint over all 10 (at most 3 targets in one)
+    assert conv2 == StagePlan((2, 5), (1, 1)) and stages[1].lanes == 320
     assert logits == StagePlan((1, 1), (1, 1))
     # a larger budget spreads the outputs thinner: 32 banks of 2
     wide = default_plan(build_stages(mnist_net), PlanLimits(synapse_lanes=1024))

@@ -90,7 +90,7 @@ module sf_synapse #(
   localparam int GYB = sf_params::bits(NGY), GXB = sf_params::bits(NGX);
   localparam int NYB = sf_params::bits(NGY + 1), NXB = sf_params::bits(NGX + 1);  // counts
   localparam int QW = 8 + CIB + IXB + IYB;  // a queued event {value, channel, x, y}
-  localparam int QDEPTH = 16;  // events a bank may lag behind the array's input
+  localparam int QDEPTH = 64;  // events a bank may lag behind the array's input
   localparam int SYB = sf_params::bits(SH), SXB = sf_params::bits(SW);  // source coordinates
 
   if (L < 0 || L >= sf_params::NS) begin : g_bad_l

@@ -6,7 +6,9 @@
   that falls in the bank) per cycle, so the array updates up to ``PY x PX x Co`` neurons
   per cycle, and a bank that owns more output positions than another gets more work. The
   default takes the banks within the budget that give the busiest bank the fewest output
-  positions (and the fewest banks among those).
+  positions, then those that spread an event's footprint most evenly over the banks (the
+  banks meet at the end of every step, so a step's events should load them alike), then
+  the fewest banks.
 * **tile** ``(TY, TX)``: the neuron unit integrates and fires ``TY x TX`` output positions
   (all channels) per cycle. Tile members must sit in distinct banks (``TY <= PY``,
   ``TX <= PX``).
@@ -66,13 +68,15 @@ def _default_tile(stage: Stage, limits: PlanLimits) -> tuple[int, int]:
 def _default_banks(stage: Stage, tile: tuple[int, int], limits: PlanLimits) -> tuple[int, int]:
     budget = limits.multiplier_lanes if stage.analog else limits.synapse_lanes
     ho, wo, co = stage.out_shape
+    ny, nx = footprint(stage)
     best: tuple[tuple[int, int], tuple[int, int]] | None = None
     for py in range(tile[0], ho + 1):
         for px in range(tile[1], wo + 1):
             if py * px * co > budget and (py, px) != tile:
                 continue
             busiest = -(-ho // py) * -(-wo // px)  # output positions of the fullest bank
-            key = (busiest, py * px)
+            spread = -(-ny // py) * -(-nx // px)  # most targets of one event in one bank
+            key = (busiest, spread, py * px)
             if best is None or key < best[0]:
                 best = (key, (py, px))
     assert best is not None  # the tile itself is always a candidate
