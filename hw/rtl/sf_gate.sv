@@ -13,10 +13,12 @@
 // window at step 0 starts from M = 0, so state left by the previous image never needs
 // clearing.
 //
-// One tile meets at most one window per window bank (generated tables). Three stages: P
-// finds each window's first highest count among the tile's spiking members (registered), E
-// reads, compares and writes the window's state in one cycle, so tiles need no forwarding,
-// and F registers the emissions (the state read and compare do not reach the output FIFO).
+// One tile meets at most one window per window bank (generated tables). Four stages: P
+// finds each window's first highest count among the tile's spiking members (registered),
+// R reads the window's state (a registered, block-RAM read), E compares and writes it (a
+// tile whose window the tile ahead of it is writing takes that tile's new state instead of
+// its stale read), and F registers the emissions (the compare does not reach the output
+// FIFO).
 
 `default_nettype none
 
@@ -46,9 +48,9 @@ module sf_gate #(
     input  wire logic [TXB-1:0]       i_tx,
     input  wire logic [TP*CO-1:0]     i_spike,
     input  wire logic [TP*CO*NB-1:0]  i_count,
-    // the stream two cycles later: a tile or token, then per window bank its emissions
+    // the stream three cycles later: a tile or token, then per window bank its emissions
     output logic                      o_step,   // a tile or an end-of-step token
-    output logic      [1:0]           o_held,   // tiles and tokens inside the gate (0 .. 2)
+    output logic      [1:0]           o_held,   // tiles and tokens inside the gate (0 .. 3)
     output logic                      o_eos,
     output logic      [GB-1:0]        o_valid,  // the bank's window emits at least one spike
     output logic      [GB*EYB-1:0]    o_y,
@@ -102,6 +104,16 @@ module sf_gate #(
     p_first_q <= i_first;
     p_tag_q <= i_tag;
   end
+  // ---- R: the stream while the window states are read ----
+  logic r_step_q, r_eos_q, r_first_q;
+  logic [NB-1:0] r_tag_q;
+  always_ff @(posedge clk) begin
+    if (rst) r_step_q <= 1'b0;
+    else r_step_q <= p_step_q;
+    r_eos_q <= p_eos_q;
+    r_first_q <= p_first_q;
+    r_tag_q <= p_tag_q;
+  end
   // ---- F: the emissions, registered ----
   logic f_step_q, f_eos_q;
   logic [GB-1:0] e_valid;
@@ -110,8 +122,8 @@ module sf_gate #(
   logic [GB*CO-1:0] e_mask;
   always_ff @(posedge clk) begin
     if (rst) f_step_q <= 1'b0;
-    else f_step_q <= p_step_q;
-    f_eos_q <= p_eos_q;
+    else f_step_q <= r_step_q;
+    f_eos_q <= r_eos_q;
     o_valid <= e_valid;
     o_y <= e_y;
     o_x <= e_x;
@@ -119,7 +131,7 @@ module sf_gate #(
   end
   assign o_step = f_step_q;
   assign o_eos = f_eos_q;
-  assign o_held = 2'(p_step_q) + 2'(f_step_q);
+  assign o_held = 2'(p_step_q) + 2'(r_step_q) + 2'(f_step_q);
 
   for (genvar gy = 0; gy < GBY; gy++) begin : g_gy
     for (genvar gx = 0; gx < GBX; gx++) begin : g_gx
@@ -132,15 +144,17 @@ module sf_gate #(
       logic [CO-1:0] found_q;
       logic [CO*NB-1:0] best_q;
       logic [CO*PB-1:0] best_pos_q;
+      logic [GAB-1:0] p_addr;
+      logic p_bank;
+      assign p_addr = rent[RO+2+:GAB] + GAB'(cent[CO_+2+:GAXB]);
+      assign p_bank = i_valid && rent[RO] && cent[CO_];
       always_ff @(posedge clk) begin
-        bank_q <= i_valid && rent[RO] && cent[CO_];
+        bank_q <= p_bank;
         fresh_q <= rent[RO+1] && cent[CO_+1];
-        addr_q <= rent[RO+2+:GAB] + GAB'(cent[CO_+2+:GAXB]);
+        addr_q <= p_addr;
         oy_q <= EYB'(rent[RO+2+GAB+:GOYB]);
         ox_q <= EXB'(cent[CO_+2+GAXB+:GOXB]);
       end
-      assign e_y[G*EYB+:EYB] = oy_q;
-      assign e_x[G*EXB+:EXB] = ox_q;
       for (genvar c = 0; c < CO; c++) begin : g_best
         // the first highest count among the tile's spiking members inside the window
         // (members come in row-major order, as their window positions do)
@@ -171,35 +185,70 @@ module sf_gate #(
         end
       end
 
-      // ---- E: the window's state: read, compare, write ----
+      // ---- R: the window's state, read at the tile's address as it arrives (the memory's
+      // address register is P's) and registered as it comes out ----
       logic [CO*SWD-1:0] mem[0:GNAY*GNAX-1];
-      logic [CO*SWD-1:0] rd, wd;
+      logic [CO*SWD-1:0] rd_q, state_q, wd, wd_q, wd2_q;
+      // the state reaches E after two more writes: the one of the tile in E while this
+      // tile's address went in (fwd2, its state wd2) and the one while it was read (fwd,
+      // wd) take the place of the stale read
+      logic fwd_p_q, fwd2_q, fwd_q;
+      logic r_bank_q, r_fresh_q;
+      logic [GAB-1:0] r_addr_q;
+      logic [EYB-1:0] r_oy_q;
+      logic [EXB-1:0] r_ox_q;
+      logic [CO-1:0] r_found_q;
+      logic [CO*NB-1:0] r_best_q;
+      logic [CO*PB-1:0] r_best_pos_q;
+      always_ff @(posedge clk) begin
+        rd_q <= mem[p_addr];
+        state_q <= rd_q;
+        wd_q <= wd;
+        wd2_q <= wd_q;
+        fwd_p_q <= p_bank && r_bank_q && p_addr == r_addr_q;
+        fwd2_q <= fwd_p_q;
+        fwd_q <= bank_q && r_bank_q && addr_q == r_addr_q;
+        if (rst) r_bank_q <= 1'b0;
+        else r_bank_q <= bank_q;
+        r_fresh_q <= fresh_q;
+        r_addr_q <= addr_q;
+        r_oy_q <= oy_q;
+        r_ox_q <= ox_q;
+        r_found_q <= found_q;
+        r_best_q <= best_q;
+        r_best_pos_q <= best_pos_q;
+      end
+      assign e_y[G*EYB+:EYB] = r_oy_q;
+      assign e_x[G*EXB+:EXB] = r_ox_q;
+
+      // ---- E: compare with the tile's best and write the window's state ----
+      logic [CO*SWD-1:0] state;
       logic fresh;
       logic [CO-1:0] emit;
-      assign fresh = p_first_q && fresh_q;
-      assign rd = mem[addr_q];
-      assign e_valid[G] = bank_q && (emit != '0);
+      assign fresh = r_first_q && r_fresh_q;
+      assign state = fwd_q ? wd_q : fwd2_q ? wd2_q : state_q;
+      assign e_valid[G] = r_bank_q && (emit != '0);
       assign e_mask[G*CO+:CO] = emit;
       for (genvar c = 0; c < CO; c++) begin : g_ch
         logic [NB-1:0] m_old, g_old, best, m_new, g_new;
         logic [PB-1:0] p_old, best_pos, p_new;
         logic take;
-        assign best = best_q[c*NB+:NB];
-        assign best_pos = best_pos_q[c*PB+:PB];
-        assign m_old = fresh ? '0 : rd[c*SWD+:NB];
-        assign p_old = fresh ? '0 : rd[c*SWD+NB+:PB];
-        assign g_old = fresh ? '0 : rd[c*SWD+NB+PB+:NB];
-        assign take = found_q[c] &&
+        assign best = r_best_q[c*NB+:NB];
+        assign best_pos = r_best_pos_q[c*PB+:PB];
+        assign m_old = fresh ? '0 : state[c*SWD+:NB];
+        assign p_old = fresh ? '0 : state[c*SWD+NB+:PB];
+        assign g_old = fresh ? '0 : state[c*SWD+NB+PB+:NB];
+        assign take = r_found_q[c] &&
                       (best > m_old ||
                        (sf_params::RUNNING_MAX == 0 && best == m_old && best_pos < p_old));
         assign m_new = take ? best : m_old;
         assign p_new = take ? best_pos : p_old;
-        assign g_new = take ? p_tag_q : g_old;
-        assign emit[c] = take && g_old != p_tag_q;
+        assign g_new = take ? r_tag_q : g_old;
+        assign emit[c] = take && g_old != r_tag_q;
         assign wd[c*SWD+:SWD] = {g_new, p_new, m_new};
       end
       always_ff @(posedge clk) begin
-        if (bank_q) mem[addr_q] <= wd;
+        if (r_bank_q) mem[r_addr_q] <= wd;
       end
     end
   end

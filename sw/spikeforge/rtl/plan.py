@@ -17,8 +17,8 @@
   other set. Twice the current memory; without it the two alternate.
 
 The default budgets fit the reference MNIST network into a Zynq-7020 with room for the
-overlay's DMA (yosys estimate: 72% of the LUTs, 74% of the BRAM; docs/rtl.md). Larger
-budgets and double buffering are faster and larger; docs/rtl.md measures both.
+overlay's DMA (yosys' estimate, docs/rtl.md). Larger budgets and double buffering are
+faster and larger; docs/rtl.md measures both.
 """
 
 from __future__ import annotations
