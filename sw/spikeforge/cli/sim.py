@@ -69,13 +69,14 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
         "--synapse-lanes",
         type=positive_int,
         default=limits.synapse_lanes,
-        help=f"adders per spiking synapse array (default {limits.synapse_lanes})",
+        help=f"adders per spiking synapse array, at most (default {limits.synapse_lanes}; "
+        "the plan takes the banks that share the outputs most evenly)",
     )
     group.add_argument(
         "--multiplier-lanes",
         type=positive_int,
         default=limits.multiplier_lanes,
-        help=f"multipliers of the analog first layer (default {limits.multiplier_lanes})",
+        help=f"multipliers of the analog first layer, at most (default {limits.multiplier_lanes})",
     )
     group.add_argument(
         "--fire-lanes",
