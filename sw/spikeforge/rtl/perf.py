@@ -87,10 +87,8 @@ def synapse_cycles(stages: list[StageHw], incoming: list[np.ndarray], images: in
     cycles per image."""
     cycles = []
     for hw, counts in zip(stages, incoming, strict=True):
-        rows, cols = hw.rows.targets, hw.cols.targets  # (size, banks) per axis
         if hw.stage.dense:  # every event is the flattened position (0, 0)
-            rows, cols = rows[:1], cols[:1]
             counts = np.array([[counts.sum()]])
-        busiest = np.einsum("yx,ya,xb->ab", counts, rows, cols).max()
+        busiest = np.einsum("yx,ya,xb->ab", counts, hw.rows.targets, hw.cols.targets).max()
         cycles.append(float(max(busiest, counts.sum())) / images)
     return cycles
