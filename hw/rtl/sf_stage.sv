@@ -4,13 +4,16 @@
 // step as events followed by an end-of-step token or, for the final (class) layer, the
 // counts and membranes after the last step. Each stage runs its own step loop:
 //
-//   accumulate: events until the end-of-step token, into a free current set
-//   fire:       one neuron-unit pass over a full set, which then is free (cleared) again
+//   accumulate: events until the end-of-step token, into a free current set (each synapse
+//               bank on its own: the token goes down every bank's queue)
+//   fire:       one neuron-unit pass over a set every bank is done with, which then is
+//               free (cleared) again
 //
 // With two current sets (double buffering) both run at once on different sets. The
-// analog first layer accumulates the image's pixels once and fires that set T times. Stages only talk through their
-// event streams, so layer l works on step t while layer l+1 is still on step t-1, and the
-// first stage starts the next image as soon as it is done with this one.
+// analog first layer accumulates the image's pixels once and fires that set T times.
+// Stages only talk through their event streams, so layer l works on step t while layer
+// l+1 is still on step t-1, and the first stage starts the next image as soon as it is
+// done with this one.
 
 `default_nettype none
 
@@ -76,36 +79,20 @@ module sf_stage #(
     $error("sf_stage: the final stage must be a dense layer of K neurons without a gate");
   end
 
-  // ---- accumulate process: one unit (a step, or the analog image) per current set ----
-  localparam logic [1:0] A_CLEAR = 2'd0, A_WAIT = 2'd1, A_ACC = 2'd2, A_DRAIN = 2'd3;
-  logic [1:0] a_state_q;
-  logic a_set_q, f_set_q;  // the set being accumulated / fired
-  logic [1:0] full_q;  // per set: accumulated, waiting for (or in) its fire pass(es)
+  // ---- accumulate: after reset, a pass that marks every current word stale ----
+  logic clearing_q;
   logic [DAB-1:0] clr_q;
-  logic syn_busy, nu_busy, nu_issuing, nu_start;
-  logic unit_done, unit_freed;
-
-  assign unit_done = a_state_q == A_DRAIN && !syn_busy;
+  logic f_set_q;  // the set being fired
+  logic [1:0] syn_done;  // per set: every bank is done with its unit
+  logic nu_busy, nu_issuing, nu_start;
+  logic unit_freed;
   always_ff @(posedge clk) begin
     if (rst) begin
-      a_state_q <= A_CLEAR;
-      a_set_q <= 1'b0;
+      clearing_q <= 1'b1;
       clr_q <= '0;
-    end else begin
-      case (a_state_q)
-        A_CLEAR: begin
-          clr_q <= clr_q + 1'b1;
-          if (clr_q == DAB'(DEPTH - 1)) a_state_q <= A_WAIT;
-        end
-        A_WAIT: if (!full_q[a_set_q]) a_state_q <= A_ACC;
-        A_ACC: if (ev_valid && ev_ready && ev_eos) a_state_q <= A_DRAIN;
-        A_DRAIN:
-        if (!syn_busy) begin
-          a_set_q <= NSET > 1 ? !a_set_q : 1'b0;
-          a_state_q <= A_WAIT;
-        end
-        default: a_state_q <= A_CLEAR;
-      endcase
+    end else if (clearing_q) begin
+      clr_q <= clr_q + 1'b1;
+      if (clr_q == DAB'(DEPTH - 1)) clearing_q <= 1'b0;
     end
   end
 
@@ -122,10 +109,9 @@ module sf_stage #(
       f_state_q <= F_WAIT;
       f_set_q <= 1'b0;
       t_q <= '0;
-      full_q <= '0;
     end else begin
       case (f_state_q)
-        F_WAIT: if (full_q[f_set_q]) f_state_q <= F_START;
+        F_WAIT: if (syn_done[f_set_q]) f_state_q <= F_START;
         F_START: if (nu_start) f_state_q <= F_PASS;
         F_PASS:
         if (!nu_issuing) begin  // every tile issued: the set's reads and clears are done
@@ -137,10 +123,6 @@ module sf_stage #(
         end
         default: f_state_q <= F_WAIT;
       endcase
-      for (int i = 0; i < 2; i++) begin
-        if (unit_done && a_set_q == i[0]) full_q[i] <= 1'b1;
-        else if (unit_freed && f_set_q == i[0]) full_q[i] <= 1'b0;
-      end
     end
   end
 
@@ -150,22 +132,22 @@ module sf_stage #(
   logic [NBK-1:0] syn_last;
   logic [NSET*NBK*CO*CB-1:0] syn_rdata;
   logic [NSET*NBK-1:0] syn_rvalid;
-  assign ev_ready = a_state_q == A_ACC && (ev_eos || syn_ev_ready);
+  assign ev_ready = !clearing_q && syn_ev_ready;
 
   sf_synapse #(
       .L(L)
   ) u_synapse (
       .clk,
       .rst,
-      .ev_valid(ev_valid && !ev_eos && a_state_q == A_ACC),
+      .ev_valid(ev_valid && !clearing_q),
       .ev_ready(syn_ev_ready),
+      .ev_eos,
       .ev_y,
       .ev_x,
       .ev_c,
       .ev_val,
-      .busy(syn_busy),
-      .acc_set(a_set_q),
-      .clr_en(a_state_q == A_CLEAR),
+      .done(syn_done),
+      .clr_en(clearing_q),
       .clr_addr(clr_q),
       .free(unit_freed),
       .free_set(f_set_q),

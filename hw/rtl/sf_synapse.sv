@@ -7,7 +7,9 @@
 // group n) and how many there are. Every bank has its own queue of the events that reach
 // it and works through them on its own, one target per cycle, so no bank idles while
 // another finishes an event: the array takes one event per cycle and updates up to
-// PY*PX*Co neurons per cycle. Every bank has its own copy of the kernel, one word of Co
+// PY*PX*Co neurons per cycle. The end of a unit (a step, or the analog image) is a token
+// in every queue, so a bank that is done with a step goes on with the next one while
+// others finish theirs; the set is done (``done``) when every bank has passed it. Every bank has its own copy of the kernel, one word of Co
 // weights per (input channel, kernel row, kernel column), read at its target's index.
 //
 // Pipeline: Q (per bank: a queue of the events with a target there) -> L (per bank: the
@@ -33,19 +35,20 @@ module sf_synapse #(
 ) (
     input  wire logic                        clk,
     input  wire logic                        rst,
-    // input events (data only: the stage consumes end-of-step tokens itself)
+    // input events and end-of-unit tokens (the end of a step, or of the analog image)
     input  wire logic                        ev_valid,
     output logic                             ev_ready,
+    input  wire logic                        ev_eos,
     input  wire logic [sf_params::EYB-1:0]   ev_y,
     input  wire logic [sf_params::EXB-1:0]   ev_x,
     input  wire logic [sf_params::ECB-1:0]   ev_c,
     input  wire logic [7:0]                  ev_val,
-    output logic                             busy,
-    input  wire logic                        acc_set,   // the current set events go to
+    output logic      [1:0]                  done,      // per set: its unit is accumulated
     // after reset: mark every word of every set stale (address clr_addr of every bank)
     input  wire logic                        clr_en,
     input  wire logic [DAB-1:0]              clr_addr,
-    // a set's fire pass is over: all its words become stale, i.e. zero
+    // a set's fire pass is over: all its words become stale, i.e. zero, and the banks may
+    // accumulate their next unit there
     input  wire logic                        free,
     input  wire logic                        free_set,
     // neuron unit port on set nu_set: per bank, a read address; per set and bank, the
@@ -89,7 +92,7 @@ module sf_synapse #(
   localparam int WAB = sf_params::bits(WDEPTH);  // weight address bits
   localparam int GYB = sf_params::bits(NGY), GXB = sf_params::bits(NGX);
   localparam int NYB = sf_params::bits(NGY + 1), NXB = sf_params::bits(NGX + 1);  // counts
-  localparam int QW = 8 + CIB + IXB + IYB;  // a queued event {value, channel, x, y}
+  localparam int QW = 9 + CIB + IXB + IYB;  // a queued item {end of unit, value, channel, x, y}
   localparam int QDEPTH = 64;  // events a bank may lag behind the array's input
   localparam int SYB = sf_params::bits(SH), SXB = sf_params::bits(SW);  // source coordinates
 
@@ -113,7 +116,8 @@ module sf_synapse #(
     $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sac.hex"}, ctab);
   end
 
-  // ---- Q: the array's input; every bank with a target queues the event ----
+  // ---- Q: the array's input; every bank with a target queues the event, and every bank
+  // queues an end-of-unit token ----
   logic [NBK-1:0] q_room;
   logic [NBK-1:0] q_hit, q_valid, q_pop;
   logic [NBK*QW-1:0] q_data;
@@ -155,10 +159,11 @@ module sf_synapse #(
 
   // ---- per bank: Q, L (the event expanded into the bank's targets) and A (its tables) ----
   logic [NBK-1:0] a_bank_q;  // a target of this bank is in A
+  logic [NBK-1:0] a_mark_q;  // this bank's end-of-unit token is in A
+  logic [NBK-1:0] a_set_q;  // the set of what is in A
   logic [NBK*DAB-1:0] a_addr_q;
   logic [NBK*WAB-1:0] a_waddr_q;
   logic [NBK*8-1:0] a_val_q;
-  logic [NBK-1:0] l_valid;
   for (genvar ry = 0; ry < PY; ry++) begin : g_ry
     for (genvar rx = 0; rx < PX; rx++) begin : g_rx
       localparam int B = ry * PX + rx;
@@ -172,9 +177,9 @@ module sf_synapse #(
       ) u_queue (
           .clk,
           .rst,
-          .i_valid(ev_valid && ev_ready && q_hit[B]),
+          .i_valid(ev_valid && ev_ready && (ev_eos || q_hit[B])),
           .i_ready(q_room[B]),
-          .i_data({ev_val, c_in, x_in, y_in}),
+          .i_data({ev_eos, ev_val, c_in, x_in, y_in}),
           .o_valid(q_valid[B]),
           .o_ready(q_pop[B]),
           .o_data(q_data[B*QW+:QW]),
@@ -183,12 +188,31 @@ module sf_synapse #(
       logic unused_free;
       assign unused_free = ^q_free;
 
-      // L: the queue's head event, target by target (row-major over the bank's targets)
+      // L: the queue's head event, target by target (row-major over the bank's targets).
+      // An end-of-unit token moves the bank on to the other set (with two), which it takes
+      // only once that set's last unit has been fired and freed: the banks move from step
+      // to step each on its own, and only the neuron unit waits for all of them.
       logic [IYB-1:0] qy;
       logic [IXB-1:0] qx;
       logic [CIB-1:0] qc;
       logic [7:0] qval;
-      assign {qval, qc, qx, qy} = q_data[B*QW+:QW];
+      logic qmark, mark_pop, set_q, hold;
+      logic [1:0] passed_q;  // per set: the bank has taken its unit's end-of-unit token
+      assign {qmark, qval, qc, qx, qy} = q_data[B*QW+:QW];
+      assign hold = passed_q[set_q];  // the set is still accumulated or being fired
+      assign mark_pop = q_valid[B] && q_pop[B] && qmark;
+      always_ff @(posedge clk) begin
+        if (rst) begin
+          set_q <= 1'b0;
+          passed_q <= '0;
+        end else begin
+          if (mark_pop && NSET > 1) set_q <= !set_q;
+          for (int st = 0; st < 2; st++) begin
+            if (free && free_set == st[0]) passed_q[st] <= 1'b0;
+            else if (mark_pop && set_q == st[0]) passed_q[st] <= 1'b1;
+          end
+        end
+      end
       logic ev_q_valid;
       logic [IYB-1:0] y_q;
       logic [IXB-1:0] x_q;
@@ -202,14 +226,13 @@ module sf_synapse #(
       assign ny = ny_tab[qy][ry*NYB+:NYB];
       assign nx = nx_tab[qx][rx*NXB+:NXB];
       assign last_target = gy_q == gy_end_q && gx_q == gx_end_q;
-      assign q_pop[B] = !ev_q_valid || last_target;
-      assign l_valid[B] = ev_q_valid;
+      assign q_pop[B] = !hold && (!ev_q_valid || last_target);
       always_ff @(posedge clk) begin
         if (rst) begin
           ev_q_valid <= 1'b0;
           gy_q <= '0;
           gx_q <= '0;
-        end else if (q_valid[B] && q_pop[B]) begin
+        end else if (q_valid[B] && q_pop[B] && !qmark) begin
           ev_q_valid <= 1'b1;
           gy_q <= '0;
           gx_q <= '0;
@@ -220,7 +243,7 @@ module sf_synapse #(
             gy_q <= gy_q + 1'b1;
           end else gx_q <= gx_q + 1'b1;
         end
-        if (q_valid[B] && q_pop[B]) begin
+        if (q_valid[B] && q_pop[B] && !qmark) begin
           y_q <= qy;
           x_q <= qx;
           wbase_q <= WAB'(32'(qc) * KHW);
@@ -238,8 +261,14 @@ module sf_synapse #(
       assign {r_kern, r_addr} = rtab[{y_q, gy_q}][RO+:DAB+RKB];
       assign {c_kern, c_addr} = ctab[{x_q, gx_q}][CO_+:XAB+XKB];
       always_ff @(posedge clk) begin
-        if (rst) a_bank_q[B] <= 1'b0;
-        else a_bank_q[B] <= ev_q_valid;
+        if (rst) begin
+          a_bank_q[B] <= 1'b0;
+          a_mark_q[B] <= 1'b0;
+        end else begin
+          a_bank_q[B] <= ev_q_valid;
+          a_mark_q[B] <= mark_pop;
+        end
+        a_set_q[B] <= set_q;
         a_addr_q[B*DAB+:DAB] <= r_addr + DAB'(c_addr);
         a_waddr_q[B*WAB+:WAB] <= wbase_q + WAB'(r_kern) + WAB'(c_kern);
         a_val_q[B*8+:8] <= val_q;
@@ -256,24 +285,29 @@ module sf_synapse #(
     end
     always_ff @(posedge clk) w_q[b*WW+:WW] <= wmem[a_waddr_q[b*WAB+:WAB]];
   end
-  logic [NBK-1:0] b_bank_q;
+  logic [NBK-1:0] b_bank_q, b_mark_q, b_set_q;
   logic [NBK*DAB-1:0] b_addr_q;
   logic [NBK*8-1:0] b_val_q;
   always_ff @(posedge clk) begin
     b_addr_q <= a_addr_q;
     b_val_q <= a_val_q;
-    if (rst) b_bank_q <= '0;
-    else b_bank_q <= a_bank_q;
+    b_set_q <= a_set_q;
+    if (rst) begin
+      b_bank_q <= '0;
+      b_mark_q <= '0;
+    end else begin
+      b_bank_q <= a_bank_q;
+      b_mark_q <= a_mark_q;
+    end
   end
 
   // contributions per (bank, channel) and the stage that reads their words (U)
-  logic pipe_busy;
-  logic [NBK-1:0] u_bank;
+  logic [NBK-1:0] u_bank, u_mark, u_set;
   logic [NBK*DAB-1:0] u_addr;
   logic [NBK*CO*CB-1:0] u_add;
   if (ANALOG != 0) begin : g_analog
     // stage M: weight x pixel value, registered before the update
-    logic [NBK-1:0] m_bank_q;
+    logic [NBK-1:0] m_bank_q, m_mark_q, m_set_q;
     logic [NBK*DAB-1:0] m_addr_q;
     logic [NBK*CO*CB-1:0] m_add_q;
     for (genvar i = 0; i < NBK * CO; i++) begin : g_mul
@@ -286,44 +320,57 @@ module sf_synapse #(
     end
     always_ff @(posedge clk) begin
       m_addr_q <= b_addr_q;
-      if (rst) m_bank_q <= '0;
-      else m_bank_q <= b_bank_q;
+      m_set_q <= b_set_q;
+      if (rst) begin
+        m_bank_q <= '0;
+        m_mark_q <= '0;
+      end else begin
+        m_bank_q <= b_bank_q;
+        m_mark_q <= b_mark_q;
+      end
     end
     assign u_bank = m_bank_q;
+    assign u_mark = m_mark_q;
+    assign u_set = m_set_q;
     assign u_addr = m_addr_q;
     assign u_add = m_add_q;
-    assign pipe_busy = |{q_valid, l_valid, a_bank_q, b_bank_q, m_bank_q};
   end else begin : g_binary
     for (genvar i = 0; i < NBK * CO; i++) begin : g_ext
       // CB > WB (generator): sign-extend the weight
       assign u_add[i*CB+:CB] = {{(CB - WB) {w_q[i*WB+WB-1]}}, w_q[i*WB+:WB]};
     end
     assign u_bank = b_bank_q;
+    assign u_mark = b_mark_q;
+    assign u_set = b_set_q;
     assign u_addr = b_addr_q;
-    assign pipe_busy = |{q_valid, l_valid, a_bank_q, b_bank_q};
     logic unused_val;
     assign unused_val = ^b_val_q;
   end
 
   // ---- W: the update's add and write-back, one cycle after its read in U ----
-  logic [NBK-1:0] w_bank_q;
+  logic [NBK-1:0] w_bank_q, w_mark_q, w_set_q;
   logic [NBK*DAB-1:0] w_addr_q;
   logic [NBK*CO*CB-1:0] w_add_q;
   always_ff @(posedge clk) begin
     w_addr_q <= u_addr;
     w_add_q <= u_add;
-    if (rst) w_bank_q <= '0;
-    else w_bank_q <= u_bank;
+    w_set_q <= u_set;
+    if (rst) begin
+      w_bank_q <= '0;
+      w_mark_q <= '0;
+    end else begin
+      w_bank_q <= u_bank;
+      w_mark_q <= u_mark;
+    end
   end
-  assign busy = pipe_busy || |w_bank_q;
 
   // ---- the banks: NSET sets, each bank a data memory and a 1-bit tag memory ----
   // A word holds a current of the set's present unit only if its tag equals the set's
   // epoch; otherwise it reads as zero. The neuron unit's last pass over a unit sets the
   // tag of every word it reads to the epoch, and freeing the set then flips the epoch:
   // every word becomes stale (zero) without writing the data memory. With two sets the
-  // array accumulates one while the neuron unit reads the other; the stage's step loop
-  // never gives one set to both.
+  // banks accumulate one while the neuron unit reads the other; a bank takes a set only
+  // once it is freed, and the neuron unit reads one only once every bank is done with it.
   // Reads are synchronous (block RAM where the tools find it worth it): an update reads
   // its word in U and writes the sum in W; the neuron unit's words come a cycle after its
   // address. An update that reads the word the update ahead of it is writing would read it
@@ -334,16 +381,29 @@ module sf_synapse #(
     else if (free) epoch_q[NSET > 1 ? 32'(free_set) : 0] <= !epoch_q[NSET > 1 ? 32'(free_set) : 0];
   end
 
+  logic [2*NBK-1:0] landed;  // per set and bank: the unit's token has passed W
+  for (genvar st = 0; st < 2; st++) begin : g_done
+    assign done[st] = &landed[st*NBK+:NBK];
+  end
   for (genvar b = 0; b < NBK; b++) begin : g_bank
     logic [NSET*CO*CB-1:0] rd_set;
     logic [NSET-1:0] ok_set;
     logic [CO*CB-1:0] sum, sum_q;
     logic w_we, fwd_q;
+    logic [1:0] landed_q;
     assign w_we = w_bank_q[b];
     always_ff @(posedge clk) begin
       sum_q <= sum;
-      fwd_q <= u_bank[b] && w_we && u_addr[b*DAB+:DAB] == w_addr_q[b*DAB+:DAB];
+      fwd_q <= u_bank[b] && w_we && u_addr[b*DAB+:DAB] == w_addr_q[b*DAB+:DAB] &&
+               u_set[b] == w_set_q[b];
+      // the token follows the bank's last update of its unit, so every write has landed
+      for (int st = 0; st < 2; st++) begin
+        if (rst || (free && free_set == st[0])) landed_q[st] <= 1'b0;
+        else if (w_mark_q[b] && w_set_q[b] == st[0]) landed_q[st] <= 1'b1;
+      end
     end
+    assign landed[b] = landed_q[0];
+    assign landed[NBK+b] = landed_q[1];
     for (genvar st = 0; st < NSET; st++) begin : g_set
       logic [CO*CB-1:0] mem[0:DEPTH-1];
       logic tag[0:DEPTH-1];
@@ -355,7 +415,7 @@ module sf_synapse #(
       assign ra = clr_en ? clr_addr : nu_owns ? nu_addr[b*DAB+:DAB] : u_addr[b*DAB+:DAB];
       // the array writes only while it owns the set, so no tag write of the clear pass or
       // of the neuron unit's last pass meets it
-      assign we = w_we && (NSET == 1 || acc_set == st[0]);
+      assign we = w_we && (NSET == 1 || w_set_q[b] == st[0]);
       assign ta = we ? w_addr_q[b*DAB+:DAB] : ra;
       assign tag_we = clr_en || we || (nu_owns && nu_last[b]);
       always_ff @(posedge clk) begin
@@ -372,8 +432,8 @@ module sf_synapse #(
     // the update adds to the accumulated set's word (zero if stale)
     logic [CO*CB-1:0] rd_acc;
     logic ok_acc;
-    assign rd_acc = (NSET > 1 && acc_set) ? rd_set[(NSET-1)*CO*CB+:CO*CB] : rd_set[0+:CO*CB];
-    assign ok_acc = (NSET > 1 && acc_set) ? ok_set[NSET-1] : ok_set[0];
+    assign rd_acc = (NSET > 1 && w_set_q[b]) ? rd_set[(NSET-1)*CO*CB+:CO*CB] : rd_set[0+:CO*CB];
+    assign ok_acc = (NSET > 1 && w_set_q[b]) ? ok_set[NSET-1] : ok_set[0];
     for (genvar co = 0; co < CO; co++) begin : g_add
       logic [CB-1:0] base;
       assign base = fwd_q ? sum_q[co*CB+:CB] : ok_acc ? rd_acc[co*CB+:CB] : '0;

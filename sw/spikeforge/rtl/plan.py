@@ -6,12 +6,14 @@
   that falls in the bank) per cycle, so the array updates up to ``PY x PX x Co`` neurons
   per cycle, and a bank that owns more output positions than another gets more work. The
   default takes the banks within the budget that give the busiest bank the fewest output
-  positions, then those that spread an event's footprint most evenly over the banks (the
-  banks meet at the end of every step, so a step's events should load them alike), then
-  the fewest banks.
+  positions; then the most banks (spare banks absorb the uneven spread of real spikes);
+  then the banks whose positions spread over the most rows and columns (a bank that owns
+  a single column gets all of that column's events, and an image's centre columns get the
+  most); then those that spread an event's footprint over the most banks (the banks meet
+  at the end of every step, so a step's events should load them alike).
 * **tile** ``(TY, TX)``: the neuron unit integrates and fires ``TY x TX`` output positions
-  (all channels) per cycle. Tile members must sit in distinct banks (``TY <= PY``,
-  ``TX <= PX``).
+  (all channels) per cycle: the largest part of the gate window, inside the fire lanes,
+  with each member in its own bank (``TY <= PY``, ``TX <= PX``).
 * **double buffer**: two sets of current banks, so that the synapse array accumulates step
   t + 1 (the analog layer: the next image) while the neuron unit fires step t from the
   other set. Twice the current memory; without it the two alternate.
@@ -55,31 +57,37 @@ def footprint(stage: Stage) -> tuple[int, int]:
     return (-(-kh // sy), -(-kw // sx))
 
 
-def _default_tile(stage: Stage, limits: PlanLimits) -> tuple[int, int]:
+def _default_tile(stage: Stage, banks: tuple[int, int], limits: PlanLimits) -> tuple[int, int]:
+    """The most output positions the neuron unit can fire per cycle: a part of the gate
+    window (each tile inside one window) with one member per bank, within the fire lanes."""
     gate = stage.gate
     if gate is None or tuple(gate.pool) != tuple(gate.strides):
         return (1, 1)
-    ty, tx = (int(v) for v in gate.pool)
-    if ty * tx * stage.out_shape[2] > limits.fire_lanes:
-        return (1, 1)
-    return (ty, tx)
+    (wy, wx), co = (int(v) for v in gate.pool), stage.out_shape[2]
+    fits = [
+        (ty, tx)
+        for ty in range(1, min(wy, banks[0]) + 1)
+        for tx in range(1, min(wx, banks[1]) + 1)
+        if wy % ty == 0 and wx % tx == 0 and ty * tx * co <= limits.fire_lanes
+    ]
+    return max(fits, key=lambda t: (t[0] * t[1], t[0]), default=(1, 1))
 
 
-def _default_banks(stage: Stage, tile: tuple[int, int], limits: PlanLimits) -> tuple[int, int]:
+def _default_banks(stage: Stage, limits: PlanLimits) -> tuple[int, int]:
     budget = limits.multiplier_lanes if stage.analog else limits.synapse_lanes
     ho, wo, co = stage.out_shape
     ny, nx = footprint(stage)
-    best: tuple[tuple[int, int], tuple[int, int]] | None = None
-    for py in range(tile[0], ho + 1):
-        for px in range(tile[1], wo + 1):
-            if py * px * co > budget and (py, px) != tile:
+    best: tuple[tuple[int, int, int, int], tuple[int, int]] | None = None
+    for py in range(1, ho + 1):
+        for px in range(1, wo + 1):
+            if py * px * co > budget and (py, px) != (1, 1):
                 continue
-            busiest = -(-ho // py) * -(-wo // px)  # output positions of the fullest bank
+            rows, cols = -(-ho // py), -(-wo // px)  # of the fullest bank
             spread = -(-ny // py) * -(-nx // px)  # most targets of one event in one bank
-            key = (busiest, spread, py * px)
+            key = (rows * cols, -py * px, -min(rows, cols), spread)
             if best is None or key < best[0]:
                 best = (key, (py, px))
-    assert best is not None  # the tile itself is always a candidate
+    assert best is not None  # one bank is always a candidate
     return best[1]
 
 
@@ -91,8 +99,8 @@ def default_plan(stages: list[Stage], limits: PlanLimits | None = None) -> list[
         if stage.dense:
             plan.append(StagePlan((1, 1), (1, 1), sets))
             continue
-        tile = _default_tile(stage, limits)
-        plan.append(StagePlan(_default_banks(stage, tile, limits), tile, sets))
+        banks = _default_banks(stage, limits)
+        plan.append(StagePlan(banks, _default_tile(stage, banks, limits), sets))
     return plan
 
 
