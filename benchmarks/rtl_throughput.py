@@ -1,7 +1,7 @@
 """Throughput of the RTL core, measured in Verilator, for the plain and the low-latency
 MNIST networks and several plans side by side in one run: synapse arrays of different
-sizes (``--synapse-lanes S --multiplier-lanes M``, named S/M), with one current set per
-stage or two (``--double-buffer``). Per network, plan and T: cycles per image against
+sizes (``--synapse-lanes S --multiplier-lanes M``, named S/M), with two current sets per
+stage or one (``--no-double-buffer``). Per network, plan and T: cycles per image against
 the ideal (synaptic operations per image / parallel accumulate units), the golden model's
 accuracy on the full test set, and, where a synthesis report of the plan exists
 (`spikeforge synth NET --build-dir DIR`, or `--synth` here: tens of minutes per plan), the
@@ -19,13 +19,14 @@ import numpy as np
 import bench_common as bc
 
 PLANS = {  # name: PlanLimits fields; S/M = --synapse-lanes S --multiplier-lanes M
-    "480/64": {"synapse_lanes": 480, "multiplier_lanes": 64},
     "480/64 double-buffered": {"synapse_lanes": 480, "multiplier_lanes": 64,
                                "double_buffer": True},
-    "320/64 (default)": {"synapse_lanes": 320, "multiplier_lanes": 64},
     "320/64 double-buffered": {"synapse_lanes": 320, "multiplier_lanes": 64,
                                "double_buffer": True},
-    "160/64": {"synapse_lanes": 160, "multiplier_lanes": 64},
+    "256/32 double-buffered (default)": {"synapse_lanes": 256, "multiplier_lanes": 32,
+                                         "double_buffer": True},
+    "256/32 one current set": {"synapse_lanes": 256, "multiplier_lanes": 32,
+                               "double_buffer": False},
 }
 
 
@@ -160,8 +161,8 @@ def main() -> None:
         "all stages; ratio = measured / ideal; array cycles = the busiest synapse array's "
         "cycles per image: the larger of its input events (it takes one per cycle) and its "
         "busiest bank's targets (one per cycle), from the golden model's events and the "
-        "plan's tables, a lower bound on cycles per image (the banks also wait for each other "
-        "at the end of every step), and cycles/bound how close the pipeline comes to it; "
+        "plan's tables, a lower bound on cycles per image, and cycles/bound how close the "
+        "pipeline comes to it; "
         "images/s = the "
         "plan's post-route Fmax / cycles per image (the low-latency network runs on the same "
         "plan as the plain one: the same hardware with other memory contents).\n\n"

@@ -68,22 +68,22 @@ def test_synapse_tables_reach_each_target_once(size, out, kernel, stride, pad, b
 def test_default_plan_of_the_mnist_network(mnist_net):
     stages = describe(mnist_net)
     conv1, conv2, logits = (hw.plan for hw in stages)
-    # analog conv1: 64 multipliers in 2x2 banks (a bank owns 12 rows and 12 columns, where
-    # 1x4 owns 6 columns) fire the whole 2x2 gate window per cycle
-    assert conv1 == StagePlan((2, 2), (2, 2)) and stages[0].lanes == 64
-    # conv2: within 320 adders, the busiest bank has 8 of the 8x8 outputs however they
-    # are cut; 10 banks, 2x5 of them owning 2 columns where 1x10 owns one; half the gate
-    # window (2x1) fills the 64 fire lanes
-    assert conv2 == StagePlan((2, 5), (2, 1)) and stages[1].lanes == 320
-    assert logits == StagePlan((1, 1), (1, 1))
+    # analog conv1: 32 multipliers in 1x2 banks fire half the 2x2 gate window per cycle
+    assert conv1 == StagePlan((1, 2), (1, 2), True) and stages[0].lanes == 32
+    # conv2: within 256 adders, the busiest bank has 8 of the 8x8 outputs however they
+    # are cut; of the 8-bank cuts, 2x4 (4 rows, 2 columns per bank) beats 1x8 (one
+    # column each); half the gate window (2x1) fills the 64 fire lanes
+    assert conv2 == StagePlan((2, 4), (2, 1), True) and stages[1].lanes == 256
+    assert logits == StagePlan((1, 1), (1, 1), True)
     stages = build_stages(mnist_net)
+    # 10 banks within 320 adders: 2x5 (2 columns per bank) rather than 1x10 (one)
+    assert default_plan(stages, PlanLimits(synapse_lanes=320))[1].banks == (2, 5)
     # a larger budget spreads the outputs thinner: 32 banks of 2
     assert default_plan(stages, PlanLimits(synapse_lanes=1024))[1].banks == (4, 8)
-    # 8 banks: 2x4 (4 rows, 2 columns each), not 1x8 (one column each)
-    assert default_plan(stages, PlanLimits(synapse_lanes=256))[1].banks == (2, 4)
-    # the tile stays inside the banks: two multiplier banks fire 1x2
-    narrow = default_plan(stages, PlanLimits(multiplier_lanes=32))[0]
-    assert narrow == StagePlan((1, 2), (1, 2))
+    # 64 multipliers: 2x2 banks (12 rows and 12 columns each, where 1x4 owns 6 columns)
+    # fire the whole gate window
+    wide = default_plan(stages, PlanLimits(multiplier_lanes=64))[0]
+    assert wide == StagePlan((2, 2), (2, 2), True)
 
 
 def conv_gate_dense():

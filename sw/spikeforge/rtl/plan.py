@@ -18,9 +18,11 @@
   t + 1 (the analog layer: the next image) while the neuron unit fires step t from the
   other set. Twice the current memory; without it the two alternate.
 
-The default budgets fit the reference MNIST network into a Zynq-7020 with room for the
-overlay's DMA (yosys' estimate, docs/rtl.md). Larger budgets and double buffering are
-faster and larger; docs/rtl.md measures both.
+The default budgets keep the stages of the reference MNIST network about equally busy
+(conv1's 32 multipliers need about as many cycles per image at T = 4 as conv2's 256
+adders), so few lanes idle, and fit it into a Zynq-7020 and an ECP5-85K (yosys' estimate
+and nextpnr, docs/rtl.md). Larger budgets are faster and larger, one current set per
+stage slower and smaller; docs/rtl.md measures them.
 """
 
 from __future__ import annotations
@@ -45,10 +47,10 @@ class StagePlan:
 class PlanLimits:
     """Budgets the default plan respects (per stage)."""
 
-    synapse_lanes: int = 320  # adders of a binary (spiking) synapse array
-    multiplier_lanes: int = 64  # multipliers of the analog first layer
+    synapse_lanes: int = 256  # adders of a binary (spiking) synapse array
+    multiplier_lanes: int = 32  # multipliers of the analog first layer
     fire_lanes: int = 64  # neurons integrated per cycle
-    double_buffer: bool = False  # two current sets per stage (faster, larger; docs/rtl.md)
+    double_buffer: bool = True  # two current sets per stage (faster, larger; docs/rtl.md)
 
 
 def footprint(stage: Stage) -> tuple[int, int]:
