@@ -9,8 +9,9 @@
 // another finishes an event: the array takes one event per cycle and updates up to
 // PY*PX*Co neurons per cycle. The end of a unit (a step, or the analog image) is a token
 // in every queue, so a bank that is done with a step goes on with the next one while
-// others finish theirs; the set is done (``done``) when every bank has passed it. Every bank has its own copy of the kernel, one word of Co
-// weights per (input channel, kernel row, kernel column), read at its target's index.
+// others finish theirs; the set is done (``done``) when every bank has passed it. Every
+// bank has its own copy of the kernel, one word of Co weights per (input channel, kernel
+// row, kernel column), read at its target's index.
 //
 // Pipeline: Q (per bank: a queue of the events with a target there) -> L (per bank: the
 // event being expanded into its targets) -> A (tables: address and weight address) ->
@@ -92,7 +93,7 @@ module sf_synapse #(
   localparam int WAB = sf_params::bits(WDEPTH);  // weight address bits
   localparam int GYB = sf_params::bits(NGY), GXB = sf_params::bits(NGX);
   localparam int NYB = sf_params::bits(NGY + 1), NXB = sf_params::bits(NGX + 1);  // counts
-  localparam int QW = 9 + CIB + IXB + IYB;  // a queued item {end of unit, value, channel, x, y}
+  localparam int QW = 9 + CIB + IXB + IYB;  // {end of unit, value, channel, x, y}
   localparam int QDEPTH = 64;  // events a bank may lag behind the array's input
   localparam int SYB = sf_params::bits(SH), SXB = sf_params::bits(SW);  // source coordinates
 
