@@ -9,8 +9,8 @@
   positions; then the most banks (spare banks absorb the uneven spread of real spikes);
   then the banks whose positions spread over the most rows and columns (a bank that owns
   a single column gets all of that column's events, and an image's centre columns get the
-  most); then those that spread an event's footprint over the most banks (the banks meet
-  at the end of every step, so a step's events should load them alike).
+  most); then those that spread an event's footprint over the most banks (a bank runs at
+  most one step ahead of the others, so a step's events should load them alike).
 * **tile** ``(TY, TX)``: the neuron unit integrates and fires ``TY x TX`` output positions
   (all channels) per cycle: the largest part of the gate window, inside the fire lanes,
   with each member in its own bank (``TY <= PY``, ``TX <= PX``).
@@ -79,18 +79,16 @@ def _default_banks(stage: Stage, limits: PlanLimits) -> tuple[int, int]:
     budget = limits.multiplier_lanes if stage.analog else limits.synapse_lanes
     ho, wo, co = stage.out_shape
     ny, nx = footprint(stage)
-    best: tuple[tuple[int, int, int, int], tuple[int, int]] | None = None
-    for py in range(1, ho + 1):
-        for px in range(1, wo + 1):
-            if py * px * co > budget and (py, px) != (1, 1):
-                continue
-            rows, cols = -(-ho // py), -(-wo // px)  # of the fullest bank
-            spread = -(-ny // py) * -(-nx // px)  # most targets of one event in one bank
-            key = (rows * cols, -py * px, -min(rows, cols), spread)
-            if best is None or key < best[0]:
-                best = (key, (py, px))
-    assert best is not None  # one bank is always a candidate
-    return best[1]
+
+    def key(banks: tuple[int, int]) -> tuple[int, int, int, int]:
+        py, px = banks
+        rows, cols = -(-ho // py), -(-wo // px)  # of the fullest bank
+        spread = -(-ny // py) * -(-nx // px)  # most targets of one event in one bank
+        return (rows * cols, -py * px, -min(rows, cols), spread)
+
+    fits = [(py, px) for py in range(1, ho + 1) for px in range(1, wo + 1)
+            if py * px * co <= budget]
+    return min(fits, key=key, default=(1, 1))
 
 
 def default_plan(stages: list[Stage], limits: PlanLimits | None = None) -> list[StagePlan]:
