@@ -170,17 +170,19 @@ def run_model(net: Network, stages: list[StageHw], images: np.ndarray, steps: in
 
 def random_plan(net, seed: int) -> list[StagePlan]:
     """Any valid plan: partial footprints (several groups per event), multi-member tiles,
-    more banks than needed."""
+    more banks than needed, links that fill up."""
     rng = np.random.default_rng(seed)
     plan = []
     for stage in build_stages(net):
+        link = int(rng.choice([2, 5, 1024]))
         if stage.dense:
-            plan.append(StagePlan((1, 1), (1, 1)))
+            plan.append(StagePlan((1, 1), (1, 1), link_depth=link))
             continue
         ho, wo, _ = stage.out_shape
         ty, tx = int(rng.integers(1, min(3, ho) + 1)), int(rng.integers(1, min(3, wo) + 1))
         ny, nx = footprint(stage)
         py = int(rng.integers(ty, max(ty, ny) + 2))
         px = int(rng.integers(tx, max(tx, nx) + 2))
-        plan.append(StagePlan((py, px), (ty, tx), double_buffer=bool(rng.integers(0, 2))))
+        plan.append(StagePlan((py, px), (ty, tx), double_buffer=bool(rng.integers(0, 2)),
+                              link_depth=link))
     return plan

@@ -75,6 +75,8 @@ def test_default_plan_of_the_mnist_network(mnist_net):
     # column each); half the gate window (2x1) fills the 64 fire lanes
     assert conv2 == StagePlan((2, 4), (2, 1), True) and stages[1].lanes == 256
     assert logits == StagePlan((1, 1), (1, 1), True)
+    # one block RAM of events between two stages
+    assert conv2.link_depth == logits.link_depth == 1024
     stages = build_stages(mnist_net)
     # 10 banks within 320 adders: 2x5 (2 columns per bank) rather than 1x10 (one)
     assert default_plan(stages, PlanLimits(synapse_lanes=320))[1].banks == (2, 5)
@@ -108,6 +110,9 @@ def test_plan_refusals():
     dense = [*plan[:-1], StagePlan((2, 1), (1, 1))]
     with pytest.raises(RtlError, match="dense"):
         check_plan(stages, dense)
+    shallow = [*plan[:-1], StagePlan((1, 1), (1, 1), link_depth=1)]
+    with pytest.raises(RtlError, match="at least 2 events"):
+        check_plan(stages, shallow)
 
 
 def test_stage_refusals():

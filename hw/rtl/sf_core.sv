@@ -2,7 +2,7 @@
 // (docs/hardware-contract.md): ap_clk, ap_rst_n, AXI4-Stream in_r / out_r, AXI4-Lite
 // s_axi_control and interrupt.
 //
-//   in_r -> sf_input -> sf_stage 0 -> ... -> sf_stage NS-1 -> sf_output -> out_r
+//   in_r -> sf_input -> sf_stage 0 -> sf_link -> sf_stage 1 -> ... -> sf_output -> out_r
 //                                sf_control (registers, ap_ctrl, run)
 //
 // Everything network-specific comes from the generated package sf_params and its memory
@@ -98,11 +98,17 @@ module sf_core #(
       .sat
   );
 
-  // event links: link l feeds stage l
-  logic [NS:0] l_valid, l_ready, l_eos;
-  logic [(NS+1)*EYB-1:0] l_y;
-  logic [(NS+1)*EXB-1:0] l_x;
-  logic [(NS+1)*ECB-1:0] l_c;
+  // event links: link l feeds stage l (the input encoder, then sf_link l after stage
+  // l - 1, whose output is s_*[l])
+  localparam int EW = 1 + EYB + EXB + ECB;  // an event {eos, y, x, c}
+  logic [NS-1:0] l_valid, l_ready, l_eos;
+  logic [NS*EYB-1:0] l_y;
+  logic [NS*EXB-1:0] l_x;
+  logic [NS*ECB-1:0] l_c;
+  logic [NS:1] s_valid, s_ready, s_eos;
+  logic [(NS+1)*EYB-1:EYB] s_y;
+  logic [(NS+1)*EXB-1:EXB] s_x;
+  logic [(NS+1)*ECB-1:ECB] s_c;
   logic [7:0] pixel;
 
   sf_input u_input (
@@ -146,20 +152,35 @@ module sf_core #(
         .ev_x(l_x[l*EXB+:EXB]),
         .ev_c(l_c[l*ECB+:ECB]),
         .ev_val(l == 0 ? pixel : 8'd1),
-        .oev_valid(l_valid[l+1]),
-        .oev_ready(l_ready[l+1]),
-        .oev_eos(l_eos[l+1]),
-        .oev_y(l_y[(l+1)*EYB+:EYB]),
-        .oev_x(l_x[(l+1)*EXB+:EXB]),
-        .oev_c(l_c[(l+1)*ECB+:ECB]),
+        .oev_valid(s_valid[l+1]),
+        .oev_ready(s_ready[l+1]),
+        .oev_eos(s_eos[l+1]),
+        .oev_y(s_y[(l+1)*EYB+:EYB]),
+        .oev_x(s_x[(l+1)*EXB+:EXB]),
+        .oev_c(s_c[(l+1)*ECB+:ECB]),
         .fin_valid(fin_valid[l]),
         .fin_ready(l == NS - 1 ? fin_ready : 1'b0),
         .fin_count(fin_count[l*K*NB+:K*NB]),
         .fin_v(fin_v[l*K*VB+:K*VB])
     );
   end
+  for (genvar l = 1; l < NS; l++) begin : g_link
+    sf_link #(
+        .WIDTH(EW),
+        .DEPTH(int'(sf_params::S_LINK[32*l+:32]))
+    ) u_link (
+        .clk(ap_clk),
+        .rst,
+        .i_valid(s_valid[l]),
+        .i_ready(s_ready[l]),
+        .i_data({s_eos[l], s_y[l*EYB+:EYB], s_x[l*EXB+:EXB], s_c[l*ECB+:ECB]}),
+        .o_valid(l_valid[l]),
+        .o_ready(l_ready[l]),
+        .o_data({l_eos[l], l_y[l*EYB+:EYB], l_x[l*EXB+:EXB], l_c[l*ECB+:ECB]})
+    );
+  end
   // the last stage is the class layer: it emits no events
-  assign l_ready[NS] = 1'b1;
+  assign s_ready[NS] = 1'b1;
 
   sf_output u_output (
       .clk(ap_clk),
@@ -180,8 +201,8 @@ module sf_core #(
   assign out_r_TSTRB = 4'hF;
 
   logic unused;
-  assign unused = ^{in_r_TKEEP, in_r_TSTRB, l_valid[NS], l_eos[NS], l_y[NS*EYB+:EYB],
-                    l_x[NS*EXB+:EXB], l_c[NS*ECB+:ECB], fin_valid, fin_count, fin_v};
+  assign unused = ^{in_r_TKEEP, in_r_TSTRB, s_valid[NS], s_eos[NS], s_y[NS*EYB+:EYB],
+                    s_x[NS*EXB+:EXB], s_c[NS*ECB+:ECB], fin_valid, fin_count, fin_v};
 endmodule
 
 `default_nettype wire

@@ -91,6 +91,13 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
         help="two current sets per stage: accumulate the next step while firing this one "
         "(default: yes; --no-double-buffer alternates them: slower, fewer LUTs)",
     )
+    group.add_argument(
+        "--link-depth",
+        type=positive_int,
+        default=limits.link_depth,
+        help=f"events buffered between two stages (default {limits.link_depth}: one block "
+        "RAM; lets a stage run ahead of the next through busy steps)",
+    )
 
 
 def plan_for(net, args: argparse.Namespace):
@@ -103,6 +110,7 @@ def plan_for(net, args: argparse.Namespace):
         multiplier_lanes=args.multiplier_lanes,
         fire_lanes=args.fire_lanes,
         double_buffer=args.double_buffer,
+        link_depth=args.link_depth,
     )
     return default_plan(build_stages(net), limits)
 

@@ -25,6 +25,7 @@ TOP = "sf_core"
 # dependency order: the package first, the top last
 MODULES = [
     "sf_fifo.sv",
+    "sf_link.sv",
     "sf_synapse.sv",
     "sf_neuron.sv",
     "sf_gate.sv",
@@ -76,7 +77,8 @@ class RtlBuild:
 
 def fingerprint(net: Network, stages: list[StageHw]) -> str:
     digest = hashlib.sha256(f"{build_id(net):08x}".encode())
-    plan = [[hw.plan.banks, hw.plan.tile, hw.plan.double_buffer] for hw in stages]
+    plan = [[hw.plan.banks, hw.plan.tile, hw.plan.double_buffer, hw.plan.link_depth]
+            for hw in stages]
     digest.update(json.dumps(plan).encode())
     for source in rtl_sources():
         digest.update(source.read_bytes())
@@ -111,6 +113,7 @@ def generate(
                     "banks": list(hw.plan.banks),
                     "tile": list(hw.plan.tile),
                     "double_buffer": hw.plan.double_buffer,
+                    "link_depth": hw.plan.link_depth,
                     "accumulate_lanes": hw.lanes,
                     "fire_lanes": hw.fire_lanes,
                     "gate": hw.stage.gate.name if hw.stage.gate else None,

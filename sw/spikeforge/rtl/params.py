@@ -230,6 +230,7 @@ def stage_fields(hw: StageHw, channel_base: int) -> dict[str, int]:
         "GPH": 1,
         "GPW": 1,
         "NSET": 2 if hw.plan.double_buffer else 1,
+        "LINK": hw.plan.link_depth,
         "CH_BASE": channel_base,
     }
     if gate is not None and hw.gate_rows is not None and hw.gate_cols is not None:

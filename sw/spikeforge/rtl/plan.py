@@ -17,6 +17,11 @@
 * **double buffer**: two sets of current banks, so that the synapse array accumulates step
   t + 1 (the analog layer: the next image) while the neuron unit fires step t from the
   other set. Twice the current memory; without it the two alternate.
+* **link depth**: the events the link in front of a stage holds (a block RAM FIFO; the
+  first stage reads the input encoder directly). A stage fires a whole pass per step
+  whatever its spikes, so the analog layer takes as long over an image's first, quiet
+  steps as over its busiest; a deep link lets it run ahead through the busy steps, and
+  its successor finds the next image's first events waiting instead of idling.
 
 The default budgets keep the stages of the reference MNIST network about equally busy
 (conv1's 32 multipliers need about as many cycles per image at T = 4 as conv2's 256
@@ -37,6 +42,7 @@ class StagePlan:
     banks: tuple[int, int]  # (PY, PX)
     tile: tuple[int, int]  # (TY, TX)
     double_buffer: bool = False  # two current sets: accumulate one while firing the other
+    link_depth: int = 1024  # events buffered in front of the stage (not the first)
 
     def describe(self) -> str:
         sets = "two current sets" if self.double_buffer else "one current set"
@@ -51,6 +57,7 @@ class PlanLimits:
     multiplier_lanes: int = 32  # multipliers of the analog first layer
     fire_lanes: int = 64  # neurons integrated per cycle
     double_buffer: bool = True  # two current sets per stage (faster, larger; docs/rtl.md)
+    link_depth: int = 1024  # events between two stages: one 18 kbit block RAM
 
 
 def footprint(stage: Stage) -> tuple[int, int]:
@@ -95,12 +102,12 @@ def default_plan(stages: list[Stage], limits: PlanLimits | None = None) -> list[
     limits = limits or PlanLimits()
     plan = []
     for stage in stages:
-        sets = limits.double_buffer
+        sets, link = limits.double_buffer, limits.link_depth
         if stage.dense:
-            plan.append(StagePlan((1, 1), (1, 1), sets))
+            plan.append(StagePlan((1, 1), (1, 1), sets, link))
             continue
         banks = _default_banks(stage, limits)
-        plan.append(StagePlan(banks, _default_tile(stage, banks, limits), sets))
+        plan.append(StagePlan(banks, _default_tile(stage, banks, limits), sets, link))
     return plan
 
 
@@ -113,6 +120,9 @@ def check_plan(stages: list[Stage], plan: list[StagePlan]) -> None:
         name = stage.layer.name
         if min(py, px, ty, tx) < 1:
             raise RtlError(f"stage '{name}': banks and tile must be positive ({entry.describe()})")
+        if entry.link_depth < 2:
+            raise RtlError(f"stage '{name}': the link holds at least 2 events, not "
+                           f"{entry.link_depth}")
         if stage.dense and (py, px, ty, tx) != (1, 1, 1, 1):
             raise RtlError(f"dense stage '{name}' takes banks 1x1 and tile 1x1")
         if ty > py or tx > px:
