@@ -112,6 +112,48 @@ def _fill_cache(cache: Path, sim_build: Path) -> None:
         staging.rename(cache)
 
 
+def run_unit_bench(
+    source: str, parameters: dict[str, int], test_module: str, build_dir: Path
+) -> None:
+    """Verilate one module of hw/rtl (``source``, its top named after the file) with
+    ``parameters`` (the bench reads them from $SF_<NAME>) and run the cocotb
+    ``test_module`` of sim/ on it; RtlSimError unless every test passes."""
+    from cocotb_tools.runner import get_results
+
+    top = Path(source).stem
+    build_dir.mkdir(parents=True, exist_ok=True)
+    log = build_dir / "sim.log"
+    with _runner_env():
+        runner = _caching_runner(build_dir.parent / LIB_CACHE / "trace0")
+        try:
+            runner.build(
+                sources=[str(rtl_dir() / source)],
+                hdl_toplevel=top,
+                build_dir=build_dir,
+                parameters=parameters,
+                build_args=["-Wno-fatal", "--x-initial", "0"],
+                timescale=("1ns", "1ps"),
+                always=True,
+                log_file=build_dir / "build.log",
+            )
+            results = runner.test(
+                test_module=test_module,
+                hdl_toplevel=top,
+                hdl_toplevel_lang="verilog",
+                build_dir=build_dir,
+                test_dir=build_dir,
+                parameters=parameters,
+                extra_env={f"SF_{name}": str(value) for name, value in parameters.items()},
+                results_xml=str(build_dir / "results.xml"),
+                log_file=log,
+            )
+            tests, failed = get_results(results)
+        except (RuntimeError, SystemExit) as err:
+            raise RtlSimError(f"{top} bench failed ({err}); {log}:\n{_tail(log)}") from err
+    if failed or not tests:
+        raise RtlSimError(f"{top}: {failed} of {tests} cocotb tests failed; {log}:\n{_tail(log)}")
+
+
 class RtlSim:
     """A compiled simulator of one configuration."""
 
