@@ -8,6 +8,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from ..rtl.synth import DEFAULT_ROUTER, ROUTERS
 from .common import add_quiet, info
 from .sim import add_plan_options
 
@@ -39,10 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--router",
-        default="router1",
-        choices=["router1", "router2"],
-        help="nextpnr router (default router1, nextpnr's own default; router2 is often faster "
-        "but may not converge on a congested design)",
+        default=DEFAULT_ROUTER,
+        choices=ROUTERS,
+        help=f"nextpnr router (default {DEFAULT_ROUTER}: it routes the default plan in about "
+        "21 minutes, where router1 had not after 26; router1 is nextpnr's own default)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     add_plan_options(parser)

