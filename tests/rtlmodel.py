@@ -170,7 +170,8 @@ def run_model(net: Network, stages: list[StageHw], images: np.ndarray, steps: in
 
 def random_plan(net, seed: int) -> list[StagePlan]:
     """Any valid plan: partial footprints (several groups per event), multi-member tiles,
-    more banks than needed, links that fill up."""
+    more banks than needed, links of 2, 5 or 1,024 events (the banks' queues in front of a
+    link absorb most stalls, so tests/test_rtl_link.py checks a full link on its own)."""
     rng = np.random.default_rng(seed)
     plan = []
     for stage in build_stages(net):

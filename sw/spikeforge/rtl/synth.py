@@ -93,7 +93,7 @@ class Ecp5Result:
     mult18: int
     fmax_mhz: float
     target_mhz: float
-    router: str = DEFAULT_ROUTER
+    router: str
 
 
 def _tool(name: str) -> str:
