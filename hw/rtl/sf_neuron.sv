@@ -7,9 +7,9 @@
 // At the first step of an image V and N start from v_init and 0 (the stored values are
 // ignored), so no clear pass is needed between images.
 //
-// Pipeline: I issue (tile counter, tables) -> R (bank read addresses) -> D (bank words,
-// V/N memory reads) -> S1 (V + I + b) -> S2 (clamp) -> S3 (fire, reset, count; V/N write-back) -> S4
-// (result registers). A tile is issued only when the output FIFO will have room for it and
+// Pipeline: I issue (tile counter, tables) -> R (bank read addresses) -> A (the banks
+// register them) -> D (bank words, V/N memory reads) -> S1 (V + I + b) -> S2 (clamp) ->
+// S3 (fire, reset, count; V/N write-back) -> S4 (result registers). A tile is issued only when the output FIFO will have room for it and
 // everything in flight (credits).
 
 `default_nettype none
@@ -112,14 +112,14 @@ module sf_neuron #(
   logic [TYB-1:0] ty_q;
   logic [TXB-1:0] tx_q;
   logic [TIB-1:0] ti_q;
-  logic vr_q, vd_q, v1_q, v2_q, v3_q, v4_q;
+  logic vr_q, va_q, vd_q, v1_q, v2_q, v3_q, v4_q;
   logic issue, issue_eos;
   logic [2:0] inflight;
-  assign inflight = 3'(vr_q) + 3'(vd_q) + 3'(v1_q) + 3'(v2_q) + 3'(v3_q) + 3'(v4_q);
+  assign inflight = 3'(vr_q) + 3'(va_q) + 3'(vd_q) + 3'(v1_q) + 3'(v2_q) + 3'(v3_q) + 3'(v4_q);
   assign issue = active_q && (out_free > 9'(inflight));
   assign issue_eos = ti_q == TIB'(NT);
   assign issuing = active_q;
-  assign busy = active_q || vr_q || vd_q || v1_q || v2_q || v3_q || v4_q;
+  assign busy = active_q || vr_q || va_q || vd_q || v1_q || v2_q || v3_q || v4_q;
 
   always_ff @(posedge clk) begin
     if (rst) begin
@@ -199,6 +199,29 @@ module sf_neuron #(
       end
     end
   end
+  // ---- A: the banks register the read addresses; the rest of the tile waits here ----
+  logic eosa_q;
+  logic [TIB-1:0] tia_q;
+  logic [TYB-1:0] tya_q;
+  logic [TXB-1:0] txa_q;
+  logic [TP-1:0] mva_q;
+  logic [TP*RBB-1:0] mrba_q;
+  logic [TP*CBB-1:0] mcba_q;
+  logic [TY*EYB-1:0] oya_q;
+  logic [TX*EXB-1:0] oxa_q;
+  always_ff @(posedge clk) begin
+    if (rst) va_q <= 1'b0;
+    else va_q <= vr_q;
+    eosa_q <= eosr_q;
+    tia_q <= tir_q;
+    tya_q <= tyr_q;
+    txa_q <= txr_q;
+    mva_q <= mvr_q;
+    mrba_q <= mrb_q;
+    mcba_q <= mcb_q;
+    oya_q <= oyr_q;
+    oxa_q <= oxr_q;
+  end
   // ---- D: the bank words arrive (synchronous reads) ----
   logic eosd_q;
   logic [TIB-1:0] tid_q;
@@ -211,16 +234,16 @@ module sf_neuron #(
   logic [TX*EXB-1:0] oxd_q;
   always_ff @(posedge clk) begin
     if (rst) vd_q <= 1'b0;
-    else vd_q <= vr_q;
-    eosd_q <= eosr_q;
-    tid_q <= tir_q;
-    tyd_q <= tyr_q;
-    txd_q <= txr_q;
-    mvd_q <= mvr_q;
-    mrbd_q <= mrb_q;
-    mcbd_q <= mcb_q;
-    oyd_q <= oyr_q;
-    oxd_q <= oxr_q;
+    else vd_q <= va_q;
+    eosd_q <= eosa_q;
+    tid_q <= tia_q;
+    tyd_q <= tya_q;
+    txd_q <= txa_q;
+    mvd_q <= mva_q;
+    mrbd_q <= mrba_q;
+    mcbd_q <= mcba_q;
+    oyd_q <= oya_q;
+    oxd_q <= oxa_q;
   end
   // each member's currents, a stale word reading as zero
   logic [TP*CO*CB-1:0] m_cur;

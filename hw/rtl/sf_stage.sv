@@ -114,7 +114,9 @@ module sf_stage #(
         F_WAIT: if (syn_done[f_set_q]) f_state_q <= F_START;
         F_START: if (nu_start) f_state_q <= F_PASS;
         F_PASS:
-        if (!nu_issuing) begin  // every tile issued: the set's reads and clears are done
+        // every tile and the end token issued: the set's last reads (and their tag writes)
+        // happen at this edge at the latest, before the set is freed by the flip at it
+        if (!nu_issuing) begin
           t_q <= step_last ? 16'd0 : t_q + 16'd1;
           if (unit_freed) begin
             f_set_q <= NSET > 1 ? !f_set_q : 1'b0;

@@ -17,9 +17,11 @@
 // event being expanded into its targets) -> A (tables: address and weight address) ->
 // B (weight words, synchronous reads) -> [M (analog only: multiply by the pixel value)]
 // -> U (read of the addressed bank words) -> W (add and write back; the sum of the bank's
-// update ahead is forwarded to one that read its word stale). The neuron unit reads the
-// banks through the nu_* port, the data a cycle after the address; a set is cleared by
-// flipping its epoch (see the banks below).
+// update ahead is forwarded to one that read its word stale). Every bank memory's read
+// address is a register (the clear, neuron and update addresses are selected a cycle
+// ahead), so no logic and no far-away driver sits in front of its read ports. The neuron
+// unit reads the banks through the nu_* port, the data two cycles after the address; a
+// set is cleared by flipping its epoch (see the banks below).
 
 `default_nettype none
 
@@ -53,7 +55,8 @@ module sf_synapse #(
     input  wire logic                        free,
     input  wire logic                        free_set,
     // neuron unit port on set nu_set: per bank, a read address; per set and bank, the
-    // word and whether it holds this unit's current (else the current is zero)
+    // word and whether it holds this unit's current (else the current is zero), two
+    // cycles after the address
     input  wire logic                        nu_en,
     input  wire logic                        nu_set,
     input  wire logic [NBK*DAB-1:0]          nu_addr,
@@ -302,9 +305,10 @@ module sf_synapse #(
     end
   end
 
-  // contributions per (bank, channel) and the stage that reads their words (U)
+  // contributions per (bank, channel) and the stage that reads their words (U); the
+  // addresses of the stage ahead of U, which the banks register as U's read addresses
   logic [NBK-1:0] u_bank, u_mark, u_set;
-  logic [NBK*DAB-1:0] u_addr;
+  logic [NBK*DAB-1:0] u_addr, p_addr;
   logic [NBK*CO*CB-1:0] u_add;
   if (ANALOG != 0) begin : g_analog
     // stage M: weight x pixel value, registered before the update
@@ -334,6 +338,7 @@ module sf_synapse #(
     assign u_mark = m_mark_q;
     assign u_set = m_set_q;
     assign u_addr = m_addr_q;
+    assign p_addr = b_addr_q;
     assign u_add = m_add_q;
   end else begin : g_binary
     for (genvar i = 0; i < NBK * CO; i++) begin : g_ext
@@ -344,6 +349,7 @@ module sf_synapse #(
     assign u_mark = b_mark_q;
     assign u_set = b_set_q;
     assign u_addr = b_addr_q;
+    assign p_addr = a_addr_q;
     logic unused_val;
     assign unused_val = ^b_val_q;
   end
@@ -372,9 +378,10 @@ module sf_synapse #(
   // every word becomes stale (zero) without writing the data memory. With two sets the
   // banks accumulate one while the neuron unit reads the other; a bank takes a set only
   // once it is freed, and the neuron unit reads one only once every bank is done with it.
-  // Reads are synchronous (block RAM where the tools find it worth it): an update reads
-  // its word in U and writes the sum in W; the neuron unit's words come a cycle after its
-  // address. An update that reads the word the update ahead of it is writing would read it
+  // Reads are synchronous (block RAM where the tools find it worth it) from a registered
+  // address: an update reads its word in U (its address registered from the stage ahead)
+  // and writes the sum in W; the neuron unit's words come two cycles after its address.
+  // An update that reads the word the update ahead of it is writing would read it
   // stale, so it takes that update's sum instead (the write before that has landed).
   logic [NSET-1:0] epoch_q;
   always_ff @(posedge clk) begin
@@ -410,22 +417,28 @@ module sf_synapse #(
       logic tag[0:DEPTH-1];
       logic [CO*CB-1:0] rd_q;
       logic ok_q;
-      logic [DAB-1:0] ra, ta;  // read address; tag write address
+      logic [DAB-1:0] ra_q, ta;  // read address; tag write address
+      logic clr_q, nu_last_q;  // ra_q is a clear address; a neuron unit's last read
       logic we, tag_we, nu_owns;
       assign nu_owns = nu_en && (NSET == 1 || nu_set == st[0]);
-      assign ra = clr_en ? clr_addr : nu_owns ? nu_addr[b*DAB+:DAB] : u_addr[b*DAB+:DAB];
+      always_ff @(posedge clk) begin
+        ra_q <= clr_en ? clr_addr : nu_owns ? nu_addr[b*DAB+:DAB] : p_addr[b*DAB+:DAB];
+        clr_q <= clr_en;
+        nu_last_q <= nu_owns && nu_last[b];
+      end
       // the array writes only while it owns the set, so no tag write of the clear pass or
-      // of the neuron unit's last pass meets it
+      // of the neuron unit's last pass meets it (the array takes a freed set's first event
+      // several cycles after the free, which may share an edge with the last read's tag write)
       assign we = w_we && (NSET == 1 || w_set_q[b] == st[0]);
-      assign ta = we ? w_addr_q[b*DAB+:DAB] : ra;
-      assign tag_we = clr_en || we || (nu_owns && nu_last[b]);
+      assign ta = we ? w_addr_q[b*DAB+:DAB] : ra_q;
+      assign tag_we = clr_q || we || nu_last_q;
       always_ff @(posedge clk) begin
         if (we) mem[w_addr_q[b*DAB+:DAB]] <= sum;
-        rd_q <= mem[ra];
-        ok_q <= tag[ra] == epoch_q[st];
+        rd_q <= mem[ra_q];
+        ok_q <= tag[ra_q] == epoch_q[st];
         // the clear pass after reset marks words stale; updates and last reads mark them
-        // current (stale after the coming flip)
-        if (tag_we) tag[ta] <= clr_en ? !epoch_q[st] : epoch_q[st];
+        // current (stale after the flip, which may come at this very edge)
+        if (tag_we) tag[ta] <= clr_q ? !epoch_q[st] : epoch_q[st];
       end
       assign rd_set[st*CO*CB+:CO*CB] = rd_q;
       assign ok_set[st] = ok_q;
