@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--router",
         default=DEFAULT_ROUTER,
         choices=ROUTERS,
-        help=f"nextpnr router (default {DEFAULT_ROUTER}: it routes the default plan in about "
+        help=f"nextpnr router (default {DEFAULT_ROUTER}: it routes the default plan in 15 to "
         "21 minutes, where router1 had not after 26; router1 is nextpnr's own default)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

