@@ -41,12 +41,12 @@ def test_yosys_netlist_simulates_to_the_golden_model(input_mode, tmp_path_factor
     assert sum(result["expected_saturation"]) > 0
 
 
-@pytest.mark.parametrize("router", ["router1", "router2"])
-def test_synthesis_report_of_a_small_network(tmp_path, router):
+@pytest.mark.parametrize("router, seed", [("router1", None), ("router2", 7)])
+def test_synthesis_report_of_a_small_network(tmp_path, router, seed):
     # dense layers only: seconds of synthesis, a minute of routing
     _, net = find_network(lambda seed, net: all(layer.kind == "dense" for layer in net.layers))
     build = generate(net, tmp_path)
-    report = synth_report(build, net.name, router=router)
+    report = synth_report(build, net.name, router=router, seed=seed)
     usage = report.xilinx
     assert usage is not None and report.ecp5 is not None
     assert 0 < usage.lut < ZYNQ_7020["LUT"] and 0 < usage.ff < ZYNQ_7020["FF"]
@@ -55,4 +55,6 @@ def test_synthesis_report_of_a_small_network(tmp_path, router):
     assert 10 < report.ecp5.fmax_mhz < 500
     text = (build.directory / "synth" / "report.md").read_text()
     assert "Zynq-7020" in text and "post-route Fmax" in text
-    assert report.ecp5.router == router and f"nextpnr-ecp5 ({router})" in text
+    named = "nextpnr's default seed" if seed is None else f"seed {seed}"
+    assert report.ecp5.router == router and report.ecp5.seed == seed
+    assert f"nextpnr-ecp5 ({router}, {named})" in text

@@ -45,6 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"nextpnr router (default {DEFAULT_ROUTER}: it routes the default plan in 15 to "
         "21 minutes, where router1 had not after 26; router1 is nextpnr's own default)",
     )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="nextpnr placement seed (default: nextpnr's own). On a nearly full chip the "
+        "clock moves with it: try a few and quote the seed with the clock",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     add_plan_options(parser)
     add_quiet(parser)
@@ -76,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         ecp5=not args.no_ecp5,
         device=args.ecp5_device,
         router=args.router,
+        seed=args.seed,
     )
     if args.json:
         print(json.dumps(dataclasses.asdict(report)))

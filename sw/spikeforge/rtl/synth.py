@@ -94,6 +94,7 @@ class Ecp5Result:
     fmax_mhz: float
     target_mhz: float
     router: str
+    seed: int | None  # nextpnr's placement seed; None: nextpnr's own default
 
 
 def _tool(name: str) -> str:
@@ -190,7 +191,11 @@ def _ecp5_device(cells: dict[str, int], requested: str) -> str:
 
 
 def synth_ecp5(
-    build: RtlBuild, device: str = "auto", target_mhz: float = 100.0, router: str = DEFAULT_ROUTER
+    build: RtlBuild,
+    device: str = "auto",
+    target_mhz: float = 100.0,
+    router: str = DEFAULT_ROUTER,
+    seed: int | None = None,
 ) -> Ecp5Result:
     cells = _synthesize(build, f"synth_ecp5 -top {TOP} -json synth/ecp5.json", "ecp5")
     out = build.directory / "synth"
@@ -209,7 +214,7 @@ def synth_ecp5(
         router,
         "--report",
         "synth/ecp5_pnr.json",
-    ]
+    ] + ([] if seed is None else ["--seed", str(seed)])
     _run(pnr, build.directory, out / "ecp5_nextpnr.log")
     report = json.loads((out / "ecp5_pnr.json").read_text())
     fmax = report.get("fmax", {})
@@ -228,6 +233,7 @@ def synth_ecp5(
         fmax_mhz=float(clock["achieved"]),
         target_mhz=target_mhz,
         router=router,
+        seed=seed,
     )
 
 
@@ -253,8 +259,10 @@ class SynthReport:
             lines += ["", f"({self.xilinx.lutram} of the LUTs are distributed RAM.)", ""]
         if self.ecp5 is not None:
             e = self.ecp5
+            seed = "nextpnr's default seed" if e.seed is None else f"seed {e.seed}"
             lines += [
-                f"yosys `synth_ecp5` + nextpnr-ecp5 ({e.router}) on {e.device} (speed grade 6):",
+                f"yosys `synth_ecp5` + nextpnr-ecp5 ({e.router}, {seed}) on {e.device} "
+                "(speed grade 6):",
                 "",
                 "| LUT4 | FF | EBR | MULT18 | post-route Fmax |",
                 "|---|---|---|---|---|",
@@ -276,12 +284,13 @@ def synth_report(
     ecp5: bool = True,
     device: str = "auto",
     router: str = DEFAULT_ROUTER,
+    seed: int | None = None,
 ) -> SynthReport:
     usage = synth_xilinx(build) if xilinx else None
     result, note = None, None
     if ecp5:
         try:
-            result = synth_ecp5(build, device, router=router)
+            result = synth_ecp5(build, device, router=router, seed=seed)
         except Ecp5TooLarge as err:
             note = str(err)
     report = SynthReport(network, f"{build.build_id:#010x}", usage, result, note)
