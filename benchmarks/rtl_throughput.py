@@ -39,10 +39,13 @@ def resources(report: dict | None) -> str:
 
 
 def fmax_of(report: dict | None) -> tuple[float | None, str]:
+    from spikeforge.rtl.synth import placement
+
     ecp5 = (report or {}).get("ecp5")
     if ecp5:
         fmax = float(ecp5["fmax_mhz"])
-        return fmax, f"post-route Fmax {fmax:.1f} MHz on {ecp5['device']}"
+        how = placement(ecp5["router"], ecp5.get("seed"))  # reports before --seed: no seed
+        return fmax, f"post-route Fmax {fmax:.1f} MHz on {ecp5['device']} ({how})"
     return None, (report or {}).get("ecp5_note") or "no place-and-route report"
 
 

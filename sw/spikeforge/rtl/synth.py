@@ -97,6 +97,11 @@ class Ecp5Result:
     seed: int | None  # nextpnr's placement seed; None: nextpnr's own default
 
 
+def placement(router: str, seed: int | None) -> str:
+    """How nextpnr placed and routed, as reports name it: router and seed."""
+    return f"{router}, " + ("nextpnr's default seed" if seed is None else f"seed {seed}")
+
+
 def _tool(name: str) -> str:
     path = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     if path is None:
@@ -259,9 +264,8 @@ class SynthReport:
             lines += ["", f"({self.xilinx.lutram} of the LUTs are distributed RAM.)", ""]
         if self.ecp5 is not None:
             e = self.ecp5
-            seed = "nextpnr's default seed" if e.seed is None else f"seed {e.seed}"
             lines += [
-                f"yosys `synth_ecp5` + nextpnr-ecp5 ({e.router}, {seed}) on {e.device} "
+                f"yosys `synth_ecp5` + nextpnr-ecp5 ({placement(e.router, e.seed)}) on {e.device} "
                 "(speed grade 6):",
                 "",
                 "| LUT4 | FF | EBR | MULT18 | post-route Fmax |",
