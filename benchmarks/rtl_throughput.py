@@ -1,12 +1,13 @@
 """Throughput of the RTL core, measured in Verilator, for the plain and the low-latency
-MNIST networks and several plans side by side in one run: synapse arrays of different
-sizes (``--synapse-lanes S --multiplier-lanes M``, named S/M), with two current sets per
-stage or one (``--no-double-buffer``). Per network, plan and T: cycles per image against
-the ideal (synaptic operations per image / parallel accumulate units), the golden model's
-accuracy on the full test set, and, where a synthesis report of the plan exists
-(`spikeforge synth NET --build-dir DIR`, or `--synth` here: tens of minutes per plan), the
-resources, the post-route Fmax and images/s = Fmax / cycles per image. Every simulated
-image's counts, class and saturation totals are checked == golden model."""
+MNIST networks and several plans side by side in one run: synapse arrays and neuron units
+of different sizes (``--synapse-lanes S --multiplier-lanes M --fire-lanes F``, named
+S/M/F), with two current sets per stage or one (``--no-double-buffer``). Per network,
+plan and T: cycles per image against the ideal (synaptic operations per image / parallel
+accumulate units), the golden model's accuracy on the full test set, and, where a
+synthesis report of the plan exists (`spikeforge synth NET --build-dir DIR`, or `--synth`
+here: tens of minutes per plan), the resources, the post-route Fmax and images/s = Fmax /
+cycles per image. Every simulated image's counts, class and saturation totals are checked
+== golden model."""
 
 from __future__ import annotations
 
@@ -18,15 +19,18 @@ import numpy as np
 
 import bench_common as bc
 
-PLANS = {  # name: PlanLimits fields; S/M = --synapse-lanes S --multiplier-lanes M
-    "480/64 double-buffered": {"synapse_lanes": 480, "multiplier_lanes": 64,
-                               "double_buffer": True},
-    "320/64 double-buffered": {"synapse_lanes": 320, "multiplier_lanes": 64,
-                               "double_buffer": True},
-    "256/32 double-buffered (default)": {"synapse_lanes": 256, "multiplier_lanes": 32,
-                                         "double_buffer": True},
-    "256/32 one current set": {"synapse_lanes": 256, "multiplier_lanes": 32,
-                               "double_buffer": False},
+# name: PlanLimits fields; S/M/F = --synapse-lanes S --multiplier-lanes M --fire-lanes F
+PLANS = {
+    "480/64/64 double-buffered": {"synapse_lanes": 480, "multiplier_lanes": 64,
+                                  "fire_lanes": 64, "double_buffer": True},
+    "320/64/64 double-buffered": {"synapse_lanes": 320, "multiplier_lanes": 64,
+                                  "fire_lanes": 64, "double_buffer": True},
+    "256/32/64 double-buffered (default)": {"synapse_lanes": 256, "multiplier_lanes": 32,
+                                            "fire_lanes": 64, "double_buffer": True},
+    "256/32/32 double-buffered": {"synapse_lanes": 256, "multiplier_lanes": 32,
+                                  "fire_lanes": 32, "double_buffer": True},
+    "256/32/64 one current set": {"synapse_lanes": 256, "multiplier_lanes": 32,
+                                  "fire_lanes": 64, "double_buffer": False},
 }
 
 

@@ -74,6 +74,7 @@ def test_default_plan_of_the_mnist_network(mnist_net):
     # are cut; of the 8-bank cuts, 2x4 (4 rows, 2 columns per bank) beats 1x8 (one
     # column each); half the gate window (2x1) fills the 64 fire lanes
     assert conv2 == StagePlan((2, 4), (2, 1), True) and stages[1].lanes == 256
+    assert [hw.fire_lanes for hw in stages] == [32, 64, 10]
     assert logits == StagePlan((1, 1), (1, 1), True)
     # one block RAM of events between two stages
     assert conv2.link_depth == logits.link_depth == 1024
@@ -86,6 +87,9 @@ def test_default_plan_of_the_mnist_network(mnist_net):
     # fire the whole gate window
     wide = default_plan(stages, PlanLimits(multiplier_lanes=64))[0]
     assert wide == StagePlan((2, 2), (2, 2), True)
+    # 32 fire lanes: half the window there, one position of conv2 (its 32 channels)
+    narrow = default_plan(stages, PlanLimits(multiplier_lanes=64, fire_lanes=32))
+    assert [entry.tile for entry in narrow[:2]] == [(2, 1), (1, 1)]
 
 
 def conv_gate_dense():
