@@ -62,6 +62,48 @@ def test_clip_floor_gradient_is_straight_through_and_trains_the_threshold():
     assert float(dlam) == 1.0  # one input above the threshold
 
 
+def test_rate_penalty_adds_the_mean_spike_rate_per_step_to_the_loss():
+    import keras
+
+    from spikeforge.keras_layers import ClipFloor
+
+    x = keras.ops.convert_to_tensor(np.array([[-1.0, 0.26, 1.0, 5.0]], dtype=np.float32))
+    layer = ClipFloor(levels=4, initial_threshold=2.0, rate_penalty=0.5)
+    y = np.asarray(layer(x))  # 0, 0.5, 1, 2: rates 0, 1/4, 1/2, 1 of lambda = 2
+    assert len(layer.losses) == 1
+    assert float(layer.losses[0]) == pytest.approx(0.5 * np.mean(y / 2.0))
+    assert ClipFloor.from_config(layer.get_config()).rate_penalty == 0.5
+    plain = ClipFloor(levels=4, initial_threshold=2.0)
+    plain(x)
+    assert plain.losses == []
+    with pytest.raises(ValueError, match="rate_penalty"):
+        ClipFloor(rate_penalty=-0.1)
+
+
+def test_rate_penalty_trains_a_network_that_fires_less():
+    import keras
+
+    def mean_rate(penalty: float) -> float:
+        keras.utils.set_random_seed(3)
+        model = clip_floor_model(levels=4, threshold=1.0, seed=3)
+        model.layers[1].rate_penalty = penalty
+        rng = np.random.default_rng(0)
+        x = rng.uniform(0, 1, (256, 8, 8, 1)).astype(np.float32)
+        y = (x[:, :4].mean(axis=(1, 2, 3)) > x[:, 4:].mean(axis=(1, 2, 3))).astype(int)
+        model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
+        model.fit(x, y, batch_size=64, epochs=5, verbose=0)
+        hidden = keras.Model(model.inputs, model.layers[1].output)
+        return float(np.mean(hidden.predict(x, verbose=0) / float(model.layers[1].threshold)))
+
+    assert mean_rate(3.0) < 0.5 * mean_rate(0.0)
+
+
+def test_train_cli_refuses_a_rate_penalty_without_clip_floor(tmp_path, capsys):
+    args = ["train", "--arch", "mnist-cnn", "--dataset", "mnist", "--rate-penalty", "0.1"]
+    assert main([*args, "--out", str(tmp_path / "m.keras")]) == 2
+    assert "--rate-penalty 0.1 needs --activation clip-floor" in capsys.readouterr().err
+
+
 def test_frontend_reads_the_clip_floor_and_numpy_matches_keras():
     model = clip_floor_model(levels=6, threshold=1.5, seed=1)
     graph = keras_to_graph(model)

@@ -19,10 +19,16 @@ class Activation:
 
     kind: str = "relu"
     levels: int = 8
+    rate_penalty: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in ACTIVATIONS:
             raise ValueError(f"activation {self.kind!r}: choose from {', '.join(ACTIVATIONS)}")
+        if self.rate_penalty and self.kind != "clip-floor":
+            raise ValueError(
+                f"a rate penalty ({self.rate_penalty:g}) needs the clip-floor activation "
+                f"(its threshold sets the spike rate); got {self.kind!r}"
+            )
 
     def __call__(self, name: str) -> Any:
         from keras import layers
@@ -31,7 +37,7 @@ class Activation:
             return layers.ReLU(name=name)
         from .keras_layers import ClipFloor
 
-        return ClipFloor(self.levels, name=name)
+        return ClipFloor(self.levels, rate_penalty=self.rate_penalty, name=name)
 
 
 RELU = Activation()

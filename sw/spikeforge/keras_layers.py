@@ -11,6 +11,10 @@ that starts at lambda / 2 emits exactly ``clip(floor(x * L / lambda + 1/2), 0, L
 in T = L steps for a constant input x, so a network trained with it converts with little
 loss at T close to L. The gradient is the straight-through estimate of ``clip(x, 0,
 lambda)``, which also trains lambda.
+
+With ``rate_penalty`` > 0 the layer adds ``rate_penalty * mean(y / lambda)`` to the
+training loss: y / lambda is the converted neuron's spikes per timestep, so the penalty
+trains a network that fires (and makes the next layer add) less at the same T.
 """
 
 from __future__ import annotations
@@ -25,14 +29,23 @@ from keras import ops
 class ClipFloor(keras.layers.Layer):
     """Clip at a trainable threshold, floor to ``levels`` steps, shift by half a step."""
 
-    def __init__(self, levels: int = 8, initial_threshold: float = 3.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        levels: int = 8,
+        initial_threshold: float = 3.0,
+        rate_penalty: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if levels < 1:
             raise ValueError(f"levels={levels} must be at least 1")
         if not initial_threshold > 0:
             raise ValueError(f"initial_threshold={initial_threshold} must be positive")
+        if not rate_penalty >= 0:
+            raise ValueError(f"rate_penalty={rate_penalty} must be zero or positive")
         self.levels = int(levels)
         self.initial_threshold = float(initial_threshold)
+        self.rate_penalty = float(rate_penalty)
 
     def build(self, input_shape: Any) -> None:
         self.threshold = self.add_weight(
@@ -48,11 +61,15 @@ class ClipFloor(keras.layers.Layer):
         clipped = ops.clip(x, 0.0, lam)
         steps = ops.clip(ops.floor(x * (self.levels / lam) + 0.5), 0.0, float(self.levels))
         quantized = steps * (lam / self.levels)
-        return clipped + ops.stop_gradient(quantized - clipped)
+        y = clipped + ops.stop_gradient(quantized - clipped)
+        if self.rate_penalty > 0:
+            self.add_loss(self.rate_penalty * ops.mean(y / lam))
+        return y
 
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "levels": self.levels,
             "initial_threshold": self.initial_threshold,
+            "rate_penalty": self.rate_penalty,
         }

@@ -26,6 +26,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not zero or a positive number")
+    return value
+
+
 def info(args: argparse.Namespace, message: str) -> None:
     """A progress message on stderr, unless --quiet."""
     if not args.quiet:

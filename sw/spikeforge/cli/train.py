@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UserError
-from .common import add_dataset, add_quiet, info, positive_int
+from .common import add_dataset, add_quiet, info, non_negative_float, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,6 +33,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=8,
         help="clip-floor quantization levels L (convert and run with T near L)",
     )
+    parser.add_argument(
+        "--rate-penalty",
+        type=non_negative_float,
+        default=0.0,
+        help="clip-floor only: add this times the mean spike rate per timestep of the "
+        "hidden layers to the loss (fewer spikes and synaptic operations; default 0)",
+    )
     add_quiet(parser)
     parser.set_defaults(run=run)
 
@@ -44,10 +51,18 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out.suffix != ".keras":
         raise UserError(f"--out {args.out} must end in .keras (Keras 3 saves that format)")
+    if args.rate_penalty and args.activation != "clip-floor":
+        raise UserError(
+            f"--rate-penalty {args.rate_penalty:g} needs --activation clip-floor "
+            "(the spike rate is the activation over its clip threshold)"
+        )
     dataset = load_dataset(args.dataset, args.quiet)
-    activation = Activation(args.activation, args.levels)
+    activation = Activation(args.activation, args.levels, args.rate_penalty)
+    penalty = f", rate penalty {activation.rate_penalty:g}" if activation.rate_penalty else ""
     info(
-        args, f"training {args.arch} ({activation.kind}) on {dataset.name} for {args.epochs} epochs"
+        args,
+        f"training {args.arch} ({activation.kind}{penalty}) on {dataset.name} "
+        f"for {args.epochs} epochs",
     )
     model = train_model(
         args.arch,
