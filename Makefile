@@ -96,7 +96,8 @@ $(MODEL): | $(STAMP)
 	$(SF) train --arch mnist-cnn --dataset $(DATASET) --out $@
 
 $(CLIP_MODEL): | $(STAMP)
-	$(SF) train --arch mnist-cnn --dataset $(DATASET) --activation clip-floor --levels 8 --out $@
+	$(SF) train --arch mnist-cnn --dataset $(DATASET) --activation clip-floor --levels 8 --rate-penalty 0.1 \
+		--out $@
 
 $(NET)/snn.json: $(MODEL)
 	$(SF) convert $(MODEL) --dataset $(DATASET) --out $(NET) --timesteps $(T)
@@ -130,10 +131,11 @@ bench: $(MODEL) $(NET)/snn.json $(CLIP_NET)/snn.json bench-low-latency ## run th
 	$(BIN)/python benchmarks/rtl_throughput.py --net $(NET) --clip-net $(CLIP_NET) --dataset $(DATASET)
 	$(BIN)/python benchmarks/qkeras_conversion.py --dataset $(DATASET)
 
-bench-low-latency: $(MODEL) $(CLIP_MODEL) ## plain vs low-latency conversion against T, and the per-method ablation
+bench-low-latency: $(MODEL) $(CLIP_MODEL) ## plain vs low-latency conversion against T, the per-method ablation, the rate penalty
 	$(BIN)/python benchmarks/low_latency.py --model $(MODEL) --clip-model $(CLIP_MODEL) \
 		--dataset $(DATASET)
 	$(BIN)/python benchmarks/low_latency_ablation.py --model $(CLIP_MODEL) --dataset $(DATASET)
+	$(BIN)/python benchmarks/rate_penalty.py --dataset $(DATASET)
 
 # Cross-check the Keras 2 / QKeras reader against files real tf-keras and QKeras write. QKeras'
 # dependency pins conflict with numpy 2, so they go in without dependencies on top of .venv.

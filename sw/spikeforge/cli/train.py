@@ -37,8 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--rate-penalty",
         type=non_negative_float,
         default=0.0,
-        help="clip-floor only: add this times the mean spike rate per timestep of the "
-        "hidden layers to the loss (fewer spikes and synaptic operations; default 0)",
+        help="clip-floor only: add this times the mean spike rate per timestep of each "
+        "hidden layer to the loss (fewer spikes and synaptic operations; default 0)",
     )
     add_quiet(parser)
     parser.set_defaults(run=run)
