@@ -29,6 +29,10 @@ PLANS = {
                                             "fire_lanes": 64, "double_buffer": True},
     "256/32/32 double-buffered": {"synapse_lanes": 256, "multiplier_lanes": 32,
                                   "fire_lanes": 32, "double_buffer": True},
+    "128/64/64 double-buffered": {"synapse_lanes": 128, "multiplier_lanes": 64,
+                                  "fire_lanes": 64, "double_buffer": True},
+    "128/48/64 double-buffered (low-latency)": {"synapse_lanes": 128, "multiplier_lanes": 48,
+                                                "fire_lanes": 64, "double_buffer": True},
     "256/32/64 one current set": {"synapse_lanes": 256, "multiplier_lanes": 32,
                                   "fire_lanes": 64, "double_buffer": False},
 }

@@ -90,6 +90,10 @@ def test_default_plan_of_the_mnist_network(mnist_net):
     # 32 fire lanes: half the window there, one position of conv2 (its 32 channels)
     narrow = default_plan(stages, PlanLimits(multiplier_lanes=64, fire_lanes=32))
     assert [entry.tile for entry in narrow[:2]] == [(2, 1), (1, 1)]
+    # the low-latency plan (docs/rtl.md): conv1 in 1x3 banks (8 columns each), conv2 in 2x2
+    # banks of 16 outputs
+    low = default_plan(stages, PlanLimits(synapse_lanes=128, multiplier_lanes=48))
+    assert [(entry.banks, entry.tile) for entry in low[:2]] == [((1, 3), (1, 2)), ((2, 2), (2, 1))]
 
 
 def conv_gate_dense():

@@ -26,11 +26,12 @@
   steps as over its busiest; a deep link lets it run ahead through the busy steps, and
   its successor finds the next image's first events waiting instead of idling.
 
-The default budgets keep the stages of the reference MNIST network about equally busy
-(conv1's 32 multipliers need about as many cycles per image at T = 4 as conv2's 256
-adders), so few lanes idle, and fit it into a Zynq-7020 and an ECP5-85K (yosys' estimate
-and nextpnr, docs/rtl.md). Larger budgets are faster and larger, one current set per
-stage slower and smaller; docs/rtl.md measures them.
+The default budgets suit the plain reference MNIST network, where conv2 does most of the
+work at every T, and fit it into a Zynq-7020 and an ECP5-85K (yosys' estimate and nextpnr,
+docs/rtl.md). The low-latency network (clip-floor with a rate penalty) spikes so little
+that its analog conv1 sets the pace; 48 multipliers and 128 adders keep its stages about
+equally busy at T = 4. Larger budgets are faster and larger, one current set per stage
+slower and smaller; docs/rtl.md measures them.
 """
 
 from __future__ import annotations
