@@ -135,7 +135,7 @@ bench-low-latency: $(MODEL) $(CLIP_MODEL) ## plain vs low-latency conversion aga
 	$(BIN)/python benchmarks/low_latency.py --model $(MODEL) --clip-model $(CLIP_MODEL) \
 		--dataset $(DATASET)
 	$(BIN)/python benchmarks/low_latency_ablation.py --model $(CLIP_MODEL) --dataset $(DATASET)
-	$(BIN)/python benchmarks/rate_penalty.py --dataset $(DATASET)
+	$(BIN)/python benchmarks/rate_penalty.py --dataset $(DATASET) --models-dir $(BUILD)/models
 
 # Cross-check the Keras 2 / QKeras reader against files real tf-keras and QKeras write. QKeras'
 # dependency pins conflict with numpy 2, so they go in without dependencies on top of .venv.
