@@ -13,9 +13,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 
 
-def parser(description: str) -> argparse.ArgumentParser:
+def parser(description: str, model: bool = True) -> argparse.ArgumentParser:
+    """The options every benchmark shares; ``--model`` (required) unless ``model`` is off."""
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--model", type=Path, required=True, help="trained Keras model")
+    if model:
+        p.add_argument("--model", type=Path, required=True, help="trained Keras model")
     p.add_argument("--dataset", default="mnist")
     p.add_argument("--limit", type=int, help="first N test images (default: all)")
     p.add_argument("--calibration", type=int, default=10000)

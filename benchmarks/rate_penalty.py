@@ -9,7 +9,6 @@ operations of its busiest stage (docs/rtl.md), so fewer operations are a faster 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import bench_common as bc
@@ -32,17 +31,13 @@ def trained_model(arch: str, dataset, penalty: float, levels: int, epochs: int, 
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
+    p = bc.parser(__doc__, model=False)
     p.add_argument("--arch", default="mnist-cnn")
-    p.add_argument("--dataset", default="mnist")
     p.add_argument("--penalties", type=float, nargs="+", default=PENALTIES)
     p.add_argument("--timesteps", type=int, nargs="+", default=[4, 8])
     p.add_argument("--levels", type=int, default=8)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--models-dir", type=Path, default=Path("build/models"))
-    p.add_argument("--limit", type=int, help="first N test images (default: all)")
-    p.add_argument("--calibration", type=int, default=10000)
-    p.add_argument("--out", type=Path, default=bc.FIGURES, help="where tables and plots go")
     args = p.parse_args()
     from spikeforge.datasets import load_dataset
     from spikeforge.frontend.keras_model import keras_to_graph
@@ -63,9 +58,9 @@ def main() -> None:
         runs = simulate(int_net, images, checkpoints=args.timesteps, quiet=False)
         row: list[object] = [f"{penalty:g}", f"{100 * ann:.2f}"]
         for t in args.timesteps:
-            run = runs[t]
-            points.setdefault(t, []).append((penalty, run.synops.mean(), run.accuracy(labels)))
-            row += [f"{100 * run.accuracy(labels):.2f}", f"{run.spikes.mean():,.0f}",
+            run, accuracy = runs[t], runs[t].accuracy(labels)
+            points.setdefault(t, []).append((penalty, run.synops.mean(), accuracy))
+            row += [f"{100 * accuracy:.2f}", f"{run.spikes.mean():,.0f}",
                     f"{run.synops.mean():,.0f}"]
         rows.append(row)
     header = ["rate penalty", "ANN %"]

@@ -19,23 +19,26 @@ import numpy as np
 
 import bench_common as bc
 
-# name: PlanLimits fields; S/M/F = --synapse-lanes S --multiplier-lanes M --fire-lanes F
-PLANS = {
-    "480/64/64 double-buffered": {"synapse_lanes": 480, "multiplier_lanes": 64,
-                                  "fire_lanes": 64, "double_buffer": True},
-    "320/64/64 double-buffered": {"synapse_lanes": 320, "multiplier_lanes": 64,
-                                  "fire_lanes": 64, "double_buffer": True},
-    "256/32/64 double-buffered (default)": {"synapse_lanes": 256, "multiplier_lanes": 32,
-                                            "fire_lanes": 64, "double_buffer": True},
-    "256/32/32 double-buffered": {"synapse_lanes": 256, "multiplier_lanes": 32,
-                                  "fire_lanes": 32, "double_buffer": True},
-    "128/64/64 double-buffered": {"synapse_lanes": 128, "multiplier_lanes": 64,
-                                  "fire_lanes": 64, "double_buffer": True},
-    "128/48/64 double-buffered (low-latency)": {"synapse_lanes": 128, "multiplier_lanes": 48,
-                                                "fire_lanes": 64, "double_buffer": True},
-    "256/32/64 one current set": {"synapse_lanes": 256, "multiplier_lanes": 32,
-                                  "fire_lanes": 64, "double_buffer": False},
-}
+
+def named_plan(synapse: int, multiplier: int, fire: int, double_buffer: bool = True,
+               note: str = "") -> tuple[str, dict]:
+    """(name, PlanLimits fields): S/M/F = --synapse-lanes S --multiplier-lanes M
+    --fire-lanes F, then the current sets and an optional note."""
+    sets = "double-buffered" if double_buffer else "one current set"
+    name = f"{synapse}/{multiplier}/{fire} {sets}" + (f" ({note})" if note else "")
+    return name, {"synapse_lanes": synapse, "multiplier_lanes": multiplier,
+                  "fire_lanes": fire, "double_buffer": double_buffer}
+
+
+PLANS = dict([
+    named_plan(480, 64, 64),
+    named_plan(320, 64, 64),
+    named_plan(256, 32, 64, note="default"),
+    named_plan(256, 32, 32),
+    named_plan(128, 64, 64),
+    named_plan(128, 48, 64, note="low-latency"),
+    named_plan(256, 32, 64, double_buffer=False),
+])
 
 
 def resources(report: dict | None) -> str:

@@ -18,7 +18,7 @@ from spikeforge.frontend.keras_model import keras_to_graph
 from spikeforge.simulator import simulate
 
 
-def clip_floor_model(levels: int, threshold: float, seed: int = 0):
+def clip_floor_model(levels: int, threshold: float, seed: int = 0, rate_penalty: float = 0.0):
     from keras import layers
 
     from spikeforge.keras_layers import ClipFloor
@@ -27,7 +27,7 @@ def clip_floor_model(levels: int, threshold: float, seed: int = 0):
         (8, 8, 1),
         [
             layers.Conv2D(4, 3, name="conv"),
-            ClipFloor(levels, threshold, name="cf"),
+            ClipFloor(levels, threshold, rate_penalty, name="cf"),
             layers.Flatten(),
             layers.Dense(3, name="out"),
         ],
@@ -85,8 +85,7 @@ def test_rate_penalty_trains_a_network_that_fires_less():
 
     def mean_rate(penalty: float) -> float:
         keras.utils.set_random_seed(3)
-        model = clip_floor_model(levels=4, threshold=1.0, seed=3)
-        model.layers[1].rate_penalty = penalty
+        model = clip_floor_model(levels=4, threshold=1.0, seed=3, rate_penalty=penalty)
         rng = np.random.default_rng(0)
         x = rng.uniform(0, 1, (256, 8, 8, 1)).astype(np.float32)
         y = (x[:, :4].mean(axis=(1, 2, 3)) > x[:, 4:].mean(axis=(1, 2, 3))).astype(int)

@@ -51,13 +51,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out.suffix != ".keras":
         raise UserError(f"--out {args.out} must end in .keras (Keras 3 saves that format)")
-    if args.rate_penalty and args.activation != "clip-floor":
+    try:
+        activation = Activation(args.activation, args.levels, args.rate_penalty)
+    except ValueError as error:  # the one combination the options allow: relu with a penalty
         raise UserError(
-            f"--rate-penalty {args.rate_penalty:g} needs --activation clip-floor "
-            "(the spike rate is the activation over its clip threshold)"
-        )
+            f"--rate-penalty {args.rate_penalty:g} needs --activation clip-floor ({error})"
+        ) from error
     dataset = load_dataset(args.dataset, args.quiet)
-    activation = Activation(args.activation, args.levels, args.rate_penalty)
     penalty = f", rate penalty {activation.rate_penalty:g}" if activation.rate_penalty else ""
     info(
         args,
