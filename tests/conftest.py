@@ -58,6 +58,28 @@ def mnist_net_dir(mnist, mnist_model_path, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, mnist) -> Path:
+    """The reference mnist-cnn trained for one epoch on 1,500 images (CLI tests)."""
+    from spikeforge.cli import main
+
+    path = tmp_path_factory.mktemp("cli") / "tiny.keras"
+    assert main(["train", "--arch", "mnist-cnn", "--dataset", "mnist", "--out", str(path),
+                 "--epochs", "1", "--limit", "1500", "--quiet"]) == 0
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_net(tiny_model, tmp_path_factory) -> Path:
+    """``spikeforge convert`` of the tiny model at T = 16 (CLI tests)."""
+    from spikeforge.cli import main
+
+    out = tmp_path_factory.mktemp("cli") / "net"
+    assert main(["convert", str(tiny_model), "--dataset", "mnist", "--out", str(out),
+                 "--calibration", "500", "--timesteps", "16", "--norm", "99", "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
 def mnist_net(mnist_net_dir):
     from spikeforge.netdir import load_int_network
 

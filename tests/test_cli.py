@@ -9,26 +9,10 @@ import pytest
 from spikeforge.cli import main
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory, mnist):
-    path = tmp_path_factory.mktemp("cli") / "tiny.keras"
-    assert main(["train", "--arch", "mnist-cnn", "--dataset", "mnist", "--out", str(path),
-                 "--epochs", "1", "--limit", "1500", "--quiet"]) == 0
-    return path
-
-
-@pytest.fixture(scope="module")
-def tiny_net(tiny_model, tmp_path_factory):
-    out = tmp_path_factory.mktemp("cli") / "net"
-    assert main(["convert", str(tiny_model), "--dataset", "mnist", "--out", str(out),
-                 "--calibration", "500", "--timesteps", "16", "--norm", "99", "--quiet"]) == 0
-    return out
-
-
 def test_convert_writes_the_network_and_report(tiny_net):
     names = sorted(p.name for p in tiny_net.iterdir())
-    assert names == ["ann.keras", "conversion.json", "report.json", "report.md", "snn.json",
-                     "snn.npz", "snn_float.json", "snn_float.npz"]
+    assert names == [".spikeforge-output", "ann.keras", "conversion.json", "report.json",
+                     "report.md", "snn.json", "snn.npz", "snn_float.json", "snn_float.npz"]
     report = json.loads((tiny_net / "report.json").read_text())
     assert [layer["kind"] for layer in report["layers"]] == [
         "conv", "maxpool_gate", "conv", "maxpool_gate", "dense"]

@@ -56,8 +56,8 @@ def test_package_without_bitstream_gathers_network_registers_driver_and_test_set
                  "--notebook", str(notebook), "--board", "zcu104", "--out", str(out), "-q"])
     assert code == 0
     names = {p.name for p in out.iterdir()}
-    assert names == {"manifest.json", "snn.json", "snn.npz", "registers.json", "registers.md",
-                     "spikeforge_pynq.ipynb", "spikeforge", "data"}
+    assert names == {".spikeforge-output", "manifest.json", "snn.json", "snn.npz",
+                     "registers.json", "registers.md", "spikeforge_pynq.ipynb", "spikeforge", "data"}
     assert (out / "spikeforge" / "driver" / "accelerator.py").is_file()
     assert not list(out.rglob("__pycache__"))
     registers = json.loads((out / "registers.json").read_text())
@@ -119,7 +119,7 @@ def test_package_will_not_overwrite_a_folder_that_is_not_a_bundle(
     (out / "thesis.tex").write_text("keep me")
     code = main(["package", str(netdir[0]), "--no-bitstream", "--notebook", str(notebook),
                  "--out", str(out), "-q"])
-    assert code == 2 and "exists and is not a spikeforge bundle" in capsys.readouterr().err
+    assert code == 2 and "was not written by spikeforge" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["thesis.tex"]
 
 

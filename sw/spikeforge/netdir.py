@@ -7,23 +7,24 @@
     conversion.json                 how it was made (options, dataset, scales)
     report.md / report.json         per-layer formats and overflow headroom
 
-The directory is written to a temporary sibling and moved into place, so an interrupted
-conversion never leaves a half-written network behind.
+The directory is staged and swapped into place (``outdir``): an interrupted conversion
+never leaves a half-written network behind, and only an earlier network is replaced.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from .ir import Network
 from .netfile import NetworkFileError, load_network, save_network
+from .outdir import staged_output
 from .report import conversion_report, report_markdown
 
 INT_STEM, FLOAT_STEM, ANN_FILE = "snn", "snn_float", "ann.keras"
+KIND = "network"
 
 
 def write_netdir(
@@ -34,12 +35,8 @@ def write_netdir(
     conversion: dict[str, Any],
 ) -> dict[str, Any]:
     """Write a converted network directory atomically; returns the report."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
     report = conversion_report(int_net, float_net)
-    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.") as tmp:
-        staging = Path(tmp) / "net"
-        staging.mkdir()
+    with staged_output(out_dir, KIND, inputs=[model_path]) as staging:
         save_network(int_net, staging / INT_STEM)
         save_network(float_net, staging / FLOAT_STEM)
         if model_path is not None:
@@ -47,9 +44,6 @@ def write_netdir(
         (staging / "conversion.json").write_text(json.dumps(conversion, indent=2) + "\n")
         (staging / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         (staging / "report.md").write_text(report_markdown(report))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
     return report
 
 

@@ -137,8 +137,10 @@ def run(args: argparse.Namespace) -> int:
     from ..flow import run_flow
     from ..frontend.graph import load_graph
     from ..frontend.sources import KERAS_SUFFIXES
-    from ..netdir import write_netdir
+    from ..netdir import KIND, write_netdir
+    from ..outdir import claim_output
 
+    claim_output(args.out, KIND, inputs=[args.model, args.weights])
     options = options_from_args(args)
     dataset = load_dataset(args.dataset, args.quiet)
     info(args, f"reading {args.model}")

@@ -81,9 +81,11 @@ def _test_dir(spec: str | None, quiet: bool) -> Path | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..driver.bundle import write_bundle
+    from ..driver.bundle import KIND, write_bundle
     from ..netdir import load_int_network
+    from ..outdir import claim_output
 
+    claim_output(args.out, KIND, inputs=[args.net, args.bitstream, args.hwh, args.notebook])
     bitstream, hwh = _overlay_files(args)
     if not args.notebook.is_file():
         raise UserError(f"notebook {args.notebook} does not exist; pass --notebook PATH")

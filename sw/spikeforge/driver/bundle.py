@@ -8,7 +8,7 @@
     spikeforge/                  this Python package (the board needs numpy and pynq only)
     data/                        MNIST-layout test IDX files, when packaged with --dataset
 
-It is written to a temporary sibling and moved into place.
+It is staged and swapped into place (``outdir``); only an earlier bundle is replaced.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from .. import __version__, contract
 from ..datasets import read_idx
 from ..ir import Network
 from ..netfile import build_id, load_network, save_network
+from ..outdir import staged_output
 from . import hwinfo
 from .errors import DriverError
 
@@ -33,6 +33,7 @@ BUNDLE_VERSION = 1
 BITSTREAM, HWH = "spikeforge.bit", "spikeforge.hwh"
 NET_STEM = "snn"
 NOTEBOOK = "spikeforge_pynq.ipynb"
+KIND = "board bundle"
 TEST_FILES = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
@@ -55,13 +56,7 @@ def write_bundle(
 ) -> Path:
     """Gather everything a board needs into ``out`` (atomically); returns ``out``."""
     hwinfo.board(board)
-    out = Path(out)
-    if out.exists() and not (out / MANIFEST).is_file() and any(out.iterdir()):
-        raise DriverError(f"{out} exists and is not a spikeforge bundle; choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
-        stage = Path(tmp) / "bundle"
-        stage.mkdir()
+    with staged_output(out, KIND, inputs=[bitstream, hwh, notebook, test_dir]) as stage:
         if bitstream is not None and hwh is not None:
             shutil.copyfile(bitstream, stage / BITSTREAM)
             shutil.copyfile(hwh, stage / HWH)
@@ -94,10 +89,7 @@ def write_bundle(
             "test_set": "data" if test_dir is not None else None,
         }
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        stage.rename(out)
-    return out
+    return Path(out)
 
 
 class Bundle:

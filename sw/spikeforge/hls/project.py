@@ -13,7 +13,8 @@ vectors and the Vitis HLS Tcl.
     <out>/project.tcl               part, clock, files, testbench arguments, IP VLNV
     <out>/manifest.json             build id, options, the plan per stage
 
-The project is written to a temporary sibling and moved into place.
+The project is staged and swapped into place (``outdir``); only an earlier HLS project is
+replaced.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,11 +33,14 @@ from ..contract import register_map
 from ..driver.hwinfo import CORE_VLNV
 from ..errors import UserError
 from ..netfile import build_id
+from ..outdir import staged_output
 from ..verify import golden
 from .events import word_cost
 from .plan import GatePlan, NetworkPlan, StagePlan, bits_for
 from .vectors import expected_beats, image_beats, write_input, write_output
 from .weights import layer_header, write_layer_binaries
+
+KIND = "HLS project"
 
 if TYPE_CHECKING:
     import jinja2
@@ -239,14 +242,7 @@ def generate_project(
 ) -> Path:
     """Write the project for ``plan`` to ``out_dir`` (replacing it); with ``images``, golden
     test vectors for the testbench and the Vitis flow at ``timesteps`` (default: the net's)."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
     steps = timesteps or plan.net.config.timesteps
-    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.") as tmp:
-        staging = Path(tmp) / "project"
-        staging.mkdir()
+    with staged_output(out_dir, KIND) as staging:
         _fill(staging, plan, images, steps)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
-    return out_dir
+    return Path(out_dir)

@@ -1,6 +1,6 @@
 """Generating an RTL build directory: the parameter package, memory files and a manifest.
 
-The directory is written to a temporary sibling and moved into place. Its name is a
+The directory is staged and swapped into place (``outdir``). Its name is a
 fingerprint of the network, the plan and the RTL sources, so an existing directory with
 the same fingerprint is reused as is.
 """
@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..ir import Network
 from ..netfile import build_id
+from ..outdir import staged_output
 from .hwdesc import StageHw, describe
 from .params import PACKAGE_FILE, package_text, write_memories
 from .plan import StagePlan
 from .stages import RtlError
 
 TOP = "sf_core"
+KIND = "RTL configuration"
 # dependency order: the package first, the top last
 MODULES = [
     "sf_fifo.sv",
@@ -97,10 +97,7 @@ def generate(
     build = RtlBuild(target, stages, build_id(net))
     if (target / "manifest.json").is_file() and build.manifest.get("fingerprint") == key:
         return build
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as tmp:
-        staging = Path(tmp) / "rtl"
-        staging.mkdir()
+    with staged_output(target, KIND, flag="--build-dir") as staging:
         (staging / PACKAGE_FILE).write_text(package_text(net, stages))
         write_memories(staging, stages, net.formats.weight_bits)
         manifest = {
@@ -122,7 +119,4 @@ def generate(
             ],
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
     return build
