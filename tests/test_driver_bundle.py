@@ -57,7 +57,8 @@ def test_package_without_bitstream_gathers_network_registers_driver_and_test_set
     assert code == 0
     names = {p.name for p in out.iterdir()}
     assert names == {".spikeforge-output", "manifest.json", "snn.json", "snn.npz",
-                     "registers.json", "registers.md", "spikeforge_pynq.ipynb", "spikeforge", "data"}
+                     "registers.json", "registers.md", "spikeforge_pynq.ipynb", "spikeforge",
+                     "data"}
     assert (out / "spikeforge" / "driver" / "accelerator.py").is_file()
     assert not list(out.rglob("__pycache__"))
     registers = json.loads((out / "registers.json").read_text())

@@ -69,9 +69,11 @@ def apply_layer(layer: ir.AnnLayer, x: np.ndarray) -> np.ndarray:
     if isinstance(layer, ir.MaxPool):
         return max_pool(x, layer.pool, layer.strides, layer.pads)
     if isinstance(layer, ir.AvgPool):
-        if any(layer.pads):
-            raise ValueError(f"{layer.name}: padded average pooling has no numpy model")
-        return windows(pad_nhwc(x, layer.pads), layer.pool, layer.strides).mean(axis=(4, 5))
+        # Keras divides a border window by the number of real (unpadded) cells in it
+        sums = windows(pad_nhwc(x, layer.pads), layer.pool, layer.strides).sum(axis=(4, 5))
+        cells = np.ones((1, *x.shape[1:3], 1), x.dtype)
+        counts = windows(pad_nhwc(cells, layer.pads), layer.pool, layer.strides).sum(axis=(4, 5))
+        return (sums / counts).astype(x.dtype)
     if isinstance(layer, ir.Flatten):
         return x.reshape(len(x), -1)
     if isinstance(layer, ir.Dropout):

@@ -21,6 +21,8 @@ from typing import Literal
 
 import numpy as np
 
+from .errors import UserError
+
 Shape = tuple[int, ...]
 Pads = tuple[int, int, int, int]  # top, bottom, left, right
 
@@ -165,6 +167,10 @@ VInit = Literal["zero", "half"]
 PoolMode = Literal["gate", "running_max"]
 
 
+class TimestepsError(UserError, ValueError):
+    """A run-time T outside what the network was built for."""
+
+
 @dataclass(frozen=True)
 class SnnConfig:
     """Run-time behaviour shared by every backend (docs/spec.md)."""
@@ -193,6 +199,14 @@ class SnnConfig:
         if not 1 <= self.timesteps <= self.max_timesteps:
             raise ValueError(
                 f"timesteps={self.timesteps} must be in 1 .. max_timesteps={self.max_timesteps}"
+            )
+
+    def check_run_timesteps(self, steps: int) -> None:
+        """Raise TimestepsError unless ``steps`` is a run-time T this network can run."""
+        if not 1 <= steps <= self.max_timesteps:
+            raise TimestepsError(
+                f"--timesteps {steps}: the network's T must be in 1 .. {self.max_timesteps} "
+                "(its max_timesteps); convert with a larger --max-timesteps"
             )
 
     @property

@@ -185,12 +185,18 @@ def staged_output(
     it in at ``path`` (see the module docstring). On failure the staging is removed and
     ``path`` is untouched."""
     target = claim_output(path, kind, flag=flag, inputs=inputs).absolute()
-    target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(target)
     staging = target.with_name(
         f".{target.name}{STAGING_TAG}{os.getpid()}-{secrets.token_hex(4)}"
     )
-    staging.mkdir()
+    try:
+        staging.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+    except OSError as err:
+        raise OutputError(
+            f"{flag} {path}: cannot create a directory beside it ({err.strerror}); choose a "
+            "writable location"
+        ) from err
     try:
         yield staging
         marker = {"kind": kind, "written_by": f"spikeforge {__version__}"}

@@ -194,11 +194,8 @@ def simulate(
     """
     images = check_images(images, net.input_shape)
     steps = sorted(set(checkpoints)) if checkpoints else [timesteps or net.config.timesteps]
-    if steps[0] < 1 or steps[-1] > net.config.max_timesteps:
-        raise ValueError(
-            f"timesteps {steps} must be in 1 .. {net.config.max_timesteps} (the network's "
-            "max_timesteps; convert with a larger --max-timesteps)"
-        )
+    for step in (steps[0], steps[-1]):
+        net.config.check_run_timesteps(step)
     if not isinstance(net.layers[0], NeuronLayer):
         raise ValueError(f"the first layer {net.layers[0].name!r} must be a neuron layer")
     bar = progress_bar(len(images) * steps[-1], f"simulate {net.name}", quiet, unit="img-step")

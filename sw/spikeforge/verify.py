@@ -11,8 +11,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import UserError
 from .ir import Network
 from .simulator import SimResult, simulate
+
+
+def check_labels(labels: np.ndarray, num_classes: int) -> None:
+    """Raise UserError unless every label is one of the network's classes 0 .. K-1."""
+    outside = labels[(labels < 0) | (labels >= num_classes)]
+    if outside.size:
+        raise UserError(
+            f"{outside.size} of {labels.size} labels (e.g. {int(outside[0])}) are outside "
+            f"0 .. {num_classes - 1}, the network's {num_classes} classes; evaluate on the "
+            "dataset the network was trained for"
+        )
 
 
 @dataclass

@@ -32,6 +32,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as err:
         print(f"spikeforge {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # the file system said no: a path, a permission, a full disk
+        print(
+            f"spikeforge {args.command}: error: {err}; check the path, its permissions and "
+            "the free space",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print(f"spikeforge {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -65,8 +65,10 @@ def evaluate(
 ) -> dict:
     """Run one backend on ``images``; returns the figures ``--json`` prints."""
     from ..netdir import load_float_network, load_int_network
+    from ..verify import check_labels
 
     start = time.perf_counter()
+    check_labels(labels, load_int_network(net_dir).num_classes)
     if backend == "ann":
         classes = ann_classes(net_dir, images)
         seconds = time.perf_counter() - start

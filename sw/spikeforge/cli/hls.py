@@ -132,25 +132,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..hls import plan_network
     from ..hls.csim import CsimBuild, compile_project, csim_images
-    from ..hls.project import generate_project
+    from ..hls.project import KIND, generate_project
     from ..hls.vitis import csynth_xml, read_csynth, require_vitis, run_vitis
     from ..netdir import load_int_network
+    from ..outdir import claim_output
     from ..simulator import simulate
-    from ..verify import compare
+    from ..verify import check_labels, compare
 
+    claim_output(args.out, KIND, inputs=[args.net])
     net = load_int_network(args.net)
     steps_list = args.timesteps or [net.config.timesteps]
-    bad = [t for t in steps_list if t > net.config.max_timesteps]
-    if bad:
-        raise UserError(
-            f"--timesteps {bad[0]} exceeds the network's max_timesteps "
-            f"{net.config.max_timesteps}; convert with a larger --max-timesteps"
-        )
+    for steps in steps_list:
+        net.config.check_run_timesteps(steps)
     vitis_steps = tuple(s for s in args.vitis_steps.split(",") if s)
     if args.vitis:
         require_vitis()  # fail before minutes of csim
     plan = plan_network(net, hls_options(args))
     images, labels = test_slice(args, args.images)
+    check_labels(labels, net.num_classes)
     info(args, f"hls: writing the project to {args.out}")
     vectors = images[: max(args.vectors, 0)]
     generate_project(plan, args.out, vectors, steps_list[0])

@@ -12,7 +12,6 @@ import argparse
 import json
 from pathlib import Path
 
-from ..errors import UserError
 from .common import DATASET_HELP, add_quiet, info, positive_int
 from .hls import DEFAULT_OUT, add_hls_options, hls_options, test_slice
 
@@ -176,10 +175,7 @@ def run(args: argparse.Namespace) -> int:
 
     net = load_int_network(args.net)
     steps = args.timesteps or net.config.timesteps
-    if steps > net.config.max_timesteps:
-        raise UserError(
-            f"--timesteps {steps} exceeds the network's max_timesteps {net.config.max_timesteps}"
-        )
+    net.config.check_run_timesteps(steps)
     plan = plan_network(net, hls_options(args))
     images, _ = test_slice(args, args.images)
     info(args, f"report: replaying {len(images)} images through the golden model")

@@ -131,19 +131,19 @@ def run(args: argparse.Namespace) -> int:
     from ..netdir import load_int_network
     from ..rtl.perf import Throughput, accumulate_lanes
     from ..rtl.runner import simulate_rtl
-    from ..verify import compare, golden
+    from ..verify import check_labels, compare, golden
 
     for name in ("gaps", "backpressure"):
         if not 0.0 <= getattr(args, name) < 1.0:
             raise UserError(f"--{name} must be in [0, 1)")
     net = load_int_network(args.net)
     steps = args.timesteps or net.config.timesteps
-    if steps > net.config.max_timesteps:
-        raise UserError(f"--timesteps {steps} exceeds the network's max {net.config.max_timesteps}")
+    net.config.check_run_timesteps(steps)
     dataset = load_dataset(_dataset(args.net, args.dataset), args.quiet)
     if args.images > len(dataset.test_images):
         raise UserError(f"--images {args.images}: the test split has {len(dataset.test_images)}")
     images, labels = dataset.test_images[: args.images], dataset.test_labels[: args.images]
+    check_labels(labels, net.num_classes)
     info(args, f"rtl: building/simulating {net.name} in {args.build_dir} (first build: minutes)")
     sim = simulate_rtl(
         net,

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import ir
 from ..ann_numpy import infer_shapes
-from ..frontend.errors import refuse
+from ..frontend.errors import UnsupportedLayerError, refuse
 
 _PASS_THROUGH = (ir.MaxPool, ir.Flatten)  # commute with ReLU and a ReLU cap
 
@@ -102,7 +102,10 @@ def check_canonical(graph: ir.AnnGraph) -> None:
     """Raise if the graph is not a stack the spiking network can express."""
     neurons = [layer for layer in graph.layers if isinstance(layer, ir.Conv2D | ir.Dense)]
     if not neurons:
-        raise ValueError(f"model '{graph.name}' has no Conv2D or Dense layer to convert")
+        raise UnsupportedLayerError(
+            f"model '{graph.name}' has no Conv2D or Dense layer to convert; a spiking "
+            "network needs at least one (end the model with a Dense layer, one unit per class)"
+        )
     first = graph.layers[0]
     if not isinstance(first, ir.Conv2D | ir.Dense | ir.Flatten):
         raise refuse(
