@@ -5,6 +5,13 @@ including the malformed-stream rules.
 Timing is not modelled: CYCLES reads 0. The core holds one image in flight: it reads the
 next image only after the previous image's K + 1 output beats have left through ``out_r``
 (so a driver must keep a receive transfer programmed, as on the hardware).
+
+A TIMESTEPS outside 1 .. MAX_TIMESTEPS is refused at ap_start (STATUS bit 2, ap_done, no
+stream traffic), as the RTL's sequencer and the HLS top do. Fault injection for the driver's
+error paths: ``stall`` (a hung core), ``refusal_reads`` (the refusal shows only after that
+many register reads: the hardware takes a few cycles to decide, which a read can beat) and
+``max_timesteps_register`` (MAX_TIMESTEPS reads another value than the range the core
+checks: an inconsistent bitstream).
 """
 
 from __future__ import annotations
@@ -26,9 +33,22 @@ _OFFSETS = {reg.offset: reg.name for reg in [*contract.CONTROL_REGISTERS, *contr
 class SimulatedCore:
     """Register and stream model of one core built from ``net``."""
 
-    def __init__(self, net: Network, core_build_id: int | None = None, stall: bool = False):
+    def __init__(
+        self,
+        net: Network,
+        core_build_id: int | None = None,
+        stall: bool = False,
+        *,
+        refusal_reads: int = 0,
+        max_timesteps_register: int | None = None,
+    ) -> None:
         self.net = net
         self.stall = stall  # fault injection: never read the input stream (a hung core)
+        self.refusal_reads = refusal_reads  # fault injection: a bad TIMESTEPS flagged late
+        self.max_timesteps_register = (
+            net.config.max_timesteps if max_timesteps_register is None else max_timesteps_register
+        )
+        self.deciding = 0  # register reads left before a pending refusal shows
         self.build_id = build_id(net) if core_build_id is None else core_build_id
         self.beats = contract.beats_per_image(net.input_shape)
         self.pixels = int(np.prod(net.input_shape))
@@ -48,6 +68,10 @@ class SimulatedCore:
     # --- registers ------------------------------------------------------------------
 
     def read(self, offset: int) -> int:
+        if self.deciding:  # a register read takes time: the refusal may land now
+            self.deciding -= 1
+            if not self.deciding:
+                self._refuse()
         if offset >= contract.SAT_BASE:
             index = (offset - contract.SAT_BASE) // contract.REGISTER_STRIDE
             in_map = index < self.layers and offset % contract.REGISTER_STRIDE == 0
@@ -55,7 +79,7 @@ class SimulatedCore:
         name = _OFFSETS.get(offset)
         if name == "CTRL":
             value = (
-                (st.AP_START if self.start_pending else 0)
+                (st.AP_START if self.start_pending or self.deciding else 0)
                 | (st.AP_DONE if self.done else 0)
                 | (st.AP_IDLE if not self.running else 0)
                 | (st.AP_READY if self.ready else 0)
@@ -66,7 +90,7 @@ class SimulatedCore:
         if name == "BUILD_ID":
             return self.build_id
         if name == "MAX_TIMESTEPS":
-            return self.net.config.max_timesteps
+            return self.max_timesteps_register
         if name == "CYCLES":
             return 0
         return self.regs.get(name, 0) if name else 0
@@ -93,8 +117,14 @@ class SimulatedCore:
         self.image_beats = []
         self.running = True
         if not 1 <= self.regs["TIMESTEPS"] <= self.net.config.max_timesteps:
-            self.regs["STATUS"] = contract.STATUS_BAD_TIMESTEPS
-            self._finish()
+            self.deciding = self.refusal_reads
+            if not self.deciding:
+                self._refuse()
+
+    def _refuse(self) -> None:
+        """TIMESTEPS out of range: nothing is read or sent, ap_done at once."""
+        self.regs["STATUS"] = contract.STATUS_BAD_TIMESTEPS
+        self._finish()
 
     def _finish(self) -> None:
         self.running = False
@@ -115,7 +145,7 @@ class SimulatedCore:
         while self.dropping and len(in_r):  # drains even between runs, as the RTL does
             self.dropping = not in_r.pop()[1]
             progress = True
-        if not self.running or self.pending or self.stall:
+        if not self.running or self.pending or self.stall or self.deciding:
             return progress
         while len(in_r) and not self.dropping and self.images_done < self.regs["N_IMAGES"]:
             word, last = in_r.pop()

@@ -29,7 +29,10 @@ class SimulatedDevice(pynq.Device):
     """The PL of a board running the spikeforge overlay, simulated.
 
     ``core_build_id`` overrides the BUILD_ID register (a bitstream from another network);
-    ``stall`` makes the core never read its input (a hung core, for timeout paths).
+    ``stall`` makes the core never read its input (a hung core, for timeout paths);
+    ``refusal_reads`` delays the core's refusal of a bad TIMESTEPS by that many register
+    reads; ``max_timesteps_register`` overrides what MAX_TIMESTEPS reads (see
+    :class:`~.core.SimulatedCore`).
     """
 
     def __init__(
@@ -39,6 +42,8 @@ class SimulatedDevice(pynq.Device):
         *,
         core_build_id: int | None = None,
         stall: bool = False,
+        refusal_reads: int = 0,
+        max_timesteps_register: int | None = None,
         fifo_depth: int = 16,
     ) -> None:
         super().__init__("spikeforge-simulated")
@@ -46,7 +51,13 @@ class SimulatedDevice(pynq.Device):
         self.capabilities = {"REGISTER_RW": True}
         self.board = hwinfo.board(board)
         self.memory = SimulatedMemory(self)
-        self.core = SimulatedCore(net, core_build_id, stall)
+        self.core = SimulatedCore(
+            net,
+            core_build_id,
+            stall,
+            refusal_reads=refusal_reads,
+            max_timesteps_register=max_timesteps_register,
+        )
         self.dma = SimulatedAxiDma(self.memory)
         self.in_r, self.out_r = AxisFifo(fifo_depth), AxisFifo(fifo_depth)
         core_range = hwinfo.core_addr_range(len(net.neuron_layers))

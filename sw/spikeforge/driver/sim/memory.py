@@ -4,6 +4,8 @@ Memory is modelled as a Zynq HP port sees it: not coherent with the CPU. Every b
 a host copy (the ``PynqBuffer`` the driver writes and reads) and a device copy (what the
 DMA reads and writes); ``flush`` copies host to device, ``invalidate`` device to host.
 A driver that forgets either sees stale data here as it would on the board.
+``freebuffer()`` returns a buffer: the DMA then gets DMADecErr on it, and a flush or
+invalidate of it raises, where a board would fault on the unmapped memory.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class _Region:
     address: int
     host: np.ndarray  # uint8, backs the PynqBuffer
     device: np.ndarray  # uint8, what the DMA sees
+    freed: bool = False
 
 
 class SimulatedMemory:
@@ -38,6 +41,7 @@ class SimulatedMemory:
         self._regions: list[_Region] = []
         self._next = DDR_BASE
         self.allocations = 0  # buffers ever allocated (tests check reuse)
+        self.frees = 0  # buffers returned by freebuffer()
 
     def allocate(self, shape, dtype, **kwargs) -> PynqBuffer:
         dtype = np.dtype(dtype)
@@ -47,7 +51,7 @@ class SimulatedMemory:
         self._regions.append(region)
         self._next += -(-max(nbytes, 1) // PAGE) * PAGE
         self.allocations += 1
-        return PynqBuffer(
+        buffer = PynqBuffer(
             shape,
             dtype,
             buffer=host[:nbytes] if nbytes else host,
@@ -56,17 +60,41 @@ class SimulatedMemory:
             bo=region.bo,
             coherent=False,
         )
+        # PynqBuffer.freebuffer() hands `pointer` back to `return_to` when `memory` is set,
+        # then zeroes it; `freed` keeps a second call (or __del__) from its munmap branch,
+        # which has nothing to unmap here
+        buffer.memory, buffer.pointer, buffer.return_to = self, region.bo, self
+        buffer.freed = True
+        return buffer
+
+    def return_pointer(self, bo: int) -> None:
+        """``freebuffer()`` of buffer ``bo``: its memory is no longer mapped."""
+        region = self._regions[bo - 1]
+        if not region.freed:
+            region.freed = True
+            self.frees += 1
+
+    def _region(self, bo: int, what: str) -> _Region:
+        region = self._regions[bo - 1]
+        if region.freed:
+            raise RuntimeError(
+                f"{what} of buffer {bo} at 0x{region.address:08X} after freebuffer(): the "
+                "memory is unmapped (a board would fault)"
+            )
+        return region
 
     def flush(self, bo: int, offset: int, nbytes: int) -> None:
-        region = self._regions[bo - 1]
+        region = self._region(bo, "flush")
         region.device[offset : offset + nbytes] = region.host[offset : offset + nbytes]
 
     def invalidate(self, bo: int, offset: int, nbytes: int) -> None:
-        region = self._regions[bo - 1]
+        region = self._region(bo, "invalidate")
         region.host[offset : offset + nbytes] = region.device[offset : offset + nbytes]
 
     def _locate(self, address: int, nbytes: int) -> tuple[_Region, int]:
         for region in self._regions:
+            if region.freed:
+                continue
             start = address - region.address
             if start >= 0 and start + nbytes <= len(region.device):
                 return region, start
