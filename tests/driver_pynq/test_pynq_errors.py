@@ -9,24 +9,29 @@ pytest.importorskip(
 )
 
 import dataclasses
+import time
 
 import numpy as np
 
 from netgen import random_images, random_network
+from spikeforge.contract import STATUS_BAD_TIMESTEPS
 from spikeforge.driver import SpikeforgeAccelerator
 from spikeforge.driver.errors import (
     AcceleratorStateError,
     BatchTooLargeError,
     BuildIdMismatchError,
+    CoreStatusError,
     DmaError,
     DmaTimeoutError,
     DriverError,
     OverlayError,
     TimestepsError,
 )
+from spikeforge.driver.ip import SpikeforgeCore
 from spikeforge.driver.sim import SimulatedDevice, SimulatedOverlay
 from spikeforge.netfile import build_id
 from spikeforge.simulator import ImageError
+from spikeforge.verify import golden
 
 pytestmark = pytest.mark.pynq
 
@@ -157,3 +162,105 @@ def test_a_core_that_sends_the_wrong_output_length(net, extra, message):
     acc = SpikeforgeAccelerator(SimulatedOverlay(device), net, timeout=0.5)
     with pytest.raises(DmaError, match=message):
         acc.classify(random_images(0, net, 3))
+
+
+# --- a run the core refuses (TIMESTEPS outside 1 .. MAX_TIMESTEPS, STATUS bit 2) ---------
+
+REFUSED = "the core refused the run: STATUS=0x00000004 (TIMESTEPS out of range, nothing ran)"
+
+
+def _opened(device: SimulatedDevice, net, monkeypatch=None) -> SpikeforgeAccelerator:
+    """The accelerator on ``device``; with ``monkeypatch``, without the driver's own T check,
+    so that a bad T reaches the core (whose refusal is what these tests are about)."""
+    acc = SpikeforgeAccelerator(SimulatedOverlay(device), net, batch_size=4, timeout=5.0)
+    if monkeypatch is not None:
+        monkeypatch.setattr(acc, "_check_timesteps", int)
+    return acc
+
+
+def _equals_golden(acc, net, images, steps) -> None:
+    counts, classes = acc.classify(images, steps)
+    expected = golden(net, images, steps)
+    assert np.array_equal(counts, expected.counts)
+    assert np.array_equal(classes, expected.classes)
+
+
+@pytest.mark.parametrize("where", ["zero", "above the maximum"])
+def test_a_refused_timesteps_is_a_status_error_not_a_dma_timeout(net, monkeypatch, where):
+    top = net.config.max_timesteps
+    steps = 0 if where == "zero" else top + 1
+    device = SimulatedDevice(net)
+    acc = _opened(device, net, monkeypatch)
+    images = random_images(0, net, 3)
+    start = time.monotonic()
+    with pytest.raises(CoreStatusError) as caught:
+        acc.classify(images, steps)
+    assert time.monotonic() - start < 2.0  # read from STATUS, not a 5 s DMA timeout
+    message = str(caught.value)
+    assert f"{REFUSED} for TIMESTEPS={steps}; the core accepts 1 .. {top}, its MAX_TIMESTEPS. " \
+        f"Use timesteps between 1 and {top} (acc.timesteps = T or classify(images, " \
+        "timesteps=T)); for longer runs convert with a larger --max-timesteps and rebuild " \
+        "the bitstream. Nothing was sent; the accelerator stays usable. Core: " in message
+    assert f"TIMESTEPS={steps}, N_IMAGES=3" in message and "expected" not in message
+    assert not device.dma.mm2s.transfers and not device.dma.s2mm.transfers
+    _equals_golden(acc, net, images, top)  # still usable
+
+
+def test_a_refusal_names_what_the_driver_expected(net):
+    """The driver's idea of the maximum differs from the core's register."""
+    top = net.config.max_timesteps
+    acc = _opened(SimulatedDevice(net), net)
+    acc.max_timesteps = top + 5
+    with pytest.raises(CoreStatusError, match=rf"TIMESTEPS={top + 1}; the core accepts 1 \.\. "
+                       rf"{top}, its MAX_TIMESTEPS \(the driver expected {top + 5}\)\. Use "
+                       rf"timesteps between 1 and {top}"):
+        acc.classify(random_images(0, net, 1), top + 1)
+
+
+def test_a_core_whose_check_disagrees_with_its_max_timesteps_register(net):
+    top = net.config.max_timesteps
+    acc = _opened(SimulatedDevice(net, max_timesteps_register=top + 3), net)
+    assert acc.max_timesteps == top + 3  # the driver believes the register
+    images = random_images(0, net, 2)
+    with pytest.raises(CoreStatusError, match=rf"{REFUSED[:26]}.*TIMESTEPS={top + 1}; its "
+                       rf"MAX_TIMESTEPS register reads {top + 3}, so the core's range check "
+                       r"disagrees with its own register: the bitstream is inconsistent\. "
+                       r"Rebuild it \(make hls or the RTL core, then make overlay\); until "
+                       r"then use a smaller T\. Nothing was sent"):
+        acc.classify(images, top + 1)
+    _equals_golden(acc, net, images, top)
+
+
+def test_a_refusal_that_shows_while_waiting(net, monkeypatch):
+    """The first STATUS read beat the core's decision: the DMA was programmed already."""
+    device = SimulatedDevice(net, refusal_reads=2)
+    acc = _opened(device, net, monkeypatch)
+    images = random_images(0, net, 2)
+    start = time.monotonic()
+    with pytest.raises(CoreStatusError) as caught:
+        acc.classify(images, 0)
+    assert time.monotonic() - start < 2.0
+    message = str(caught.value)
+    assert f"{REFUSED} for TIMESTEPS=0; the core accepts 1 .. " in message
+    assert "The refusal showed after the driver had programmed the DMA, which now holds " \
+        "image data no run will read: reload the overlay. Core: " in message
+    assert device.dma.mm2s.transfers  # it had started sending
+    with pytest.raises(AcceleratorStateError, match=r"an earlier run failed \(the core "
+                       r"refused the run.*load the overlay again"):
+        acc.classify(images, 1)
+
+
+def test_a_stale_refusal_flag_does_not_stop_a_busy_run(net, monkeypatch):
+    """An HLS core writes STATUS when a run ends: while a good run follows a refused one,
+    STATUS still shows the refusal. The driver believes it only from an idle core."""
+    device = SimulatedDevice(net)
+    acc = _opened(device, net)
+    real = SpikeforgeCore.status.fget
+
+    def stale(core):
+        value = real(core)
+        return value | STATUS_BAD_TIMESTEPS if device.core.running else value
+
+    monkeypatch.setattr(SpikeforgeCore, "status", property(stale))
+    _equals_golden(acc, net, random_images(0, net, 6), 3)
+    assert acc.last_run.starts == 2

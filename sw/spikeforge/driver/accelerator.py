@@ -8,6 +8,11 @@ transfer, and the core wants TLAST on every image's last beat) and receives each
 K + 1 output words in its own S2MM transfer (the core's TLAST ends it). The next image's
 send is queued while the current one computes.
 
+A core refuses a run whose TIMESTEPS is outside 1 .. MAX_TIMESTEPS (STATUS bit 2, ap_done
+at once, nothing read): the driver reads STATUS right after ap_start, before it programs
+the DMA, and again while it waits, so a refusal is a ``CoreStatusError`` naming T, not a
+DMA timeout.
+
 The same code runs on a board (``pynq.Overlay``) and against the simulated device
 (``SimulatedOverlay``): the overlay object is the only seam.
 """
@@ -138,6 +143,7 @@ class SpikeforgeAccelerator:
         self._out = pynq.allocate((batch_size, out_words), dtype=np.uint32, target=device)
         self._timesteps = self._check_timesteps(net.config.timesteps)
         self._broken: str | None = None
+        self._ap_done = False  # ap_done seen by a CTRL read (reading clears it)
         self.last_run: RunStats | None = None
 
     # --- constructors -------------------------------------------------------------------
@@ -275,14 +281,20 @@ class SpikeforgeAccelerator:
         self._in[:n, :in_words] = contract.pack_images(images)
         send, recv = self.dma.sendchannel, self.dma.recvchannel
         self.core.configure(steps, n)
+        self._ap_done = False
         self.core.start()
+        refused = self._refused()
+        if refused:  # nothing was sent: the core and the DMA are ready for the next run
+            raise CoreStatusError(
+                self._refusal(refused, steps, "Nothing was sent; the accelerator stays usable")
+            )
         recv.transfer(self._out[0], nbytes=self._out_bytes)
         send.transfer(self._in[0], nbytes=self._in_bytes)
         for i in range(n):
-            self._wait(send, f"sending image {i + 1} of {n}")
+            self._wait(send, f"sending image {i + 1} of {n}", steps)
             if i + 1 < n:
                 send.transfer(self._in[i + 1], nbytes=self._in_bytes)
-            self._wait(recv, f"receiving the output of image {i + 1} of {n}")
+            self._wait(recv, f"receiving the output of image {i + 1} of {n}", steps)
             if recv.transferred != self._out_bytes:
                 self._fail(
                     DmaError,
@@ -317,7 +329,52 @@ class SpikeforgeAccelerator:
         self._broken = message
         raise error(message)
 
-    def _wait(self, channel, what: str) -> None:
+    def _control(self) -> int:
+        """Read CTRL, remembering ap_done for :meth:`_wait_done` (the read clears it)."""
+        ctrl = self.core.control()
+        self._ap_done |= bool(ctrl & status.AP_DONE)
+        return ctrl
+
+    def _refused(self) -> int:
+        """STATUS if the core refused the run just started (TIMESTEPS out of range), else 0.
+
+        The flag counts only once the run is over (ap_start taken, the core idle or done):
+        until it takes ap_start a core shows the previous run's STATUS (the RTL for a
+        cycle, an HLS core, which writes STATUS when a run ends, for the whole run).
+        """
+        if not self.core.status & contract.STATUS_BAD_TIMESTEPS:
+            return 0
+        ctrl = self._control()
+        if ctrl & status.AP_START or not ctrl & (status.AP_IDLE | status.AP_DONE):
+            return 0
+        flags = self.core.status
+        return flags if flags & contract.STATUS_BAD_TIMESTEPS else 0
+
+    def _refusal(self, flags: int, steps: int, state: str) -> str:
+        """What a bad-TIMESTEPS refusal means, what to do about it, the driver's ``state``
+        and the core's registers."""
+        top = self.core.max_timesteps
+        message = (
+            f"the core refused the run: STATUS={status.describe_core_status(flags)} for "
+            f"TIMESTEPS={steps}; "
+        )
+        if 1 <= steps <= top:
+            message += (
+                f"its MAX_TIMESTEPS register reads {top}, so the core's range check disagrees "
+                "with its own register: the bitstream is inconsistent. Rebuild it (make hls or "
+                "the RTL core, then make overlay); until then use a smaller T"
+            )
+        else:
+            expected = self.max_timesteps
+            told = "" if top == expected else f" (the driver expected {expected})"
+            message += (
+                f"the core accepts 1 .. {top}, its MAX_TIMESTEPS{told}. Use timesteps between 1 "
+                f"and {top} (acc.timesteps = T or classify(images, timesteps=T)); for longer "
+                "runs convert with a larger --max-timesteps and rebuild the bitstream"
+            )
+        return f"{message}. {state}. Core: {self.core.describe()}"
+
+    def _wait(self, channel, what: str, steps: int) -> None:
         deadline = time.monotonic() + self.timeout
         while True:
             if channel.error:
@@ -329,6 +386,17 @@ class SpikeforgeAccelerator:
             if channel.idle:
                 channel.wait()  # invalidates the receive buffer, reads the length
                 return
+            refused = self._refused()  # refused after the DMA was programmed
+            if refused:
+                self._fail(
+                    CoreStatusError,
+                    self._refusal(
+                        refused,
+                        steps,
+                        "The refusal showed after the driver had programmed the DMA, which "
+                        "now holds image data no run will read: reload the overlay",
+                    ),
+                )
             if time.monotonic() > deadline:
                 self._fail(
                     DmaTimeoutError,
@@ -338,7 +406,7 @@ class SpikeforgeAccelerator:
 
     def _wait_done(self, n: int) -> None:
         deadline = time.monotonic() + self.timeout
-        while not self.core.control() & status.AP_DONE:
+        while not (self._ap_done or self._control() & status.AP_DONE):
             if time.monotonic() > deadline:
                 self._fail(
                     DmaTimeoutError,
