@@ -20,6 +20,7 @@ from spikeforge.hls.project import project_tcl
 from spikeforge.hls.vitis import VitisError, read_csynth, require_vitis, vitis_path
 from spikeforge.hls.weights import c_initializer, weight_layout
 from spikeforge.ir import Formats, Network, NeuronLayer, PoolGate, SnnConfig
+from spikeforge.lowering import LoweringError
 from spikeforge.netfile import build_id
 
 
@@ -77,7 +78,7 @@ def test_values_outside_their_formats_are_refused():
     net = small_net()
     conv = net.layers[0]
     bad = dataclasses.replace(conv, threshold=np.full(conv.channels, 70000))
-    with pytest.raises(HlsPlanError, match=r"'conv': thresholds span 70000..70000.*16-bit"):
+    with pytest.raises(LoweringError, match=r"'conv': thresholds span 70000..70000.*16-bit"):
         plan_network(dataclasses.replace(net, layers=[bad, *net.layers[1:]]))
 
 
@@ -128,7 +129,7 @@ def test_gate_whose_window_is_all_padding_is_refused():
 
 def test_float_network_is_refused():
     net = dataclasses.replace(small_net(), formats=None)
-    with pytest.raises(HlsPlanError, match="integer network"):
+    with pytest.raises(LoweringError, match="integer network"):
         plan_network(net)
 
 

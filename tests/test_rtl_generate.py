@@ -16,6 +16,7 @@ from rtl_helpers import find_network, with_config
 from rtlmodel import random_plan, run_model
 from spikeforge import contract
 from spikeforge.ir import NeuronLayer, PoolGate
+from spikeforge.lowering import LoweringError
 from spikeforge.netfile import build_id
 from spikeforge.rtl.generate import generate
 from spikeforge.rtl.hwdesc import describe
@@ -132,9 +133,9 @@ def test_stage_refusals():
     )
     with pytest.raises(RtlError, match="follows gate"):
         build_stages(twice)
-    with pytest.raises(RtlError, match="last layer"):
+    with pytest.raises(LoweringError, match="last layer"):
         build_stages(dataclasses.replace(net, layers=[conv, gate]))
-    with pytest.raises(RtlError, match="float"):
+    with pytest.raises(LoweringError, match="float"):
         build_stages(dataclasses.replace(net, formats=None))
 
 

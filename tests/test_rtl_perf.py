@@ -66,7 +66,7 @@ def test_synapse_cycles_count_the_busiest_banks_targets(seed):
             continue
         (h, w, _), (ho, wo, _) = st.in_shape, st.out_shape
         rows = _targets(h, ho, st.kernel[0], st.strides[0], st.pads[0])
-        cols = _targets(w, wo, st.kernel[1], st.strides[1], st.pads[1])
+        cols = _targets(w, wo, st.kernel[1], st.strides[1], st.pads[2])
         work = (counts * np.outer(rows, cols)).sum() / 4
         assert cycles == pytest.approx(max(work, n_events))
     # a bank per output position: each takes only its own targets, so the busiest bank

@@ -284,6 +284,11 @@ class Network:
     def output(self) -> NeuronLayer:
         return self.neuron_layers[-1]
 
+    def takes_analog_input(self, index: int) -> bool:
+        """Whether neuron layer ``index`` receives the input itself as a current, once
+        per image (the first layer with analog input); every other layer gets spikes."""
+        return index == 0 and self.config.input_mode == "analog"
+
 
 def conv_output_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int) -> int:
     """Output length of a convolution or pooling window along one axis."""

@@ -104,14 +104,30 @@ class LayerBounds:
         return signed_bits(self.membrane_min, self.membrane_max)
 
 
+def input_range(net: Network, index: int) -> tuple[int, int]:
+    """The smallest and largest value one input of neuron layer ``index`` carries: a
+    pixel for the analog first layer, a spike (0 or 1) otherwise."""
+    return (0, 255) if net.takes_analog_input(index) else (0, 1)
+
+
+def synaptic_range(net: Network, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per output channel of neuron layer ``index``, the smallest and largest synaptic sum
+    ``W . s`` of one timestep (no bias): each product is extreme at an end of the input
+    range."""
+    layer = net.neuron_layers[index]
+    low_in, high_in = input_range(net, index)
+    w = layer.weights.reshape(-1, layer.channels).astype(np.int64)
+    low = np.minimum(w * low_in, w * high_in).sum(axis=0)
+    high = np.maximum(w * low_in, w * high_in).sum(axis=0)
+    return low, high
+
+
 def layer_bounds(net: Network, index: int) -> LayerBounds:
     """Worst-case ranges of neuron layer ``index`` (of ``net.neuron_layers``)."""
     layer = net.neuron_layers[index]
-    analog = index == 0 and net.config.input_mode == "analog"
-    in_max = 255 if analog else 1
-    w = layer.weights.reshape(-1, layer.channels).astype(np.int64)
-    i_max = in_max * np.clip(w, 0, None).sum(axis=0) + layer.bias
-    i_min = in_max * np.clip(w, None, 0).sum(axis=0) + layer.bias
+    low, high = synaptic_range(net, index)
+    i_max = high + layer.bias
+    i_min = low + layer.bias
     theta, steps = layer.threshold, net.config.max_timesteps
     start = theta // 2 if net.config.v_init == "half" else np.zeros_like(theta)
     if net.config.reset == "subtract":

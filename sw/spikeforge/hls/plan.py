@@ -1,5 +1,6 @@
 """The HLS plan of a network: every stage's dimensions, word widths and unroll factors.
 
+Shapes, widths and the refusals every backend shares come from ``spikeforge.lowering``.
 Stage 0 reads and encodes the image; stage i + 1 is ``net.layers[i]``. Events between
 stages are grouped: a neuron layer with P lanes sends its spikes in groups of P
 channels, a gate passes its input's grouping through, the input sends all C channels of
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UserError
-from ..ir import Formats, Network, NeuronLayer, PoolGate
+from ..ir import Network, NeuronLayer, PoolGate
+from ..lowering import LoweredLayer, lower, shape3
 from ..quant import layer_bounds, signed_bits
 from .options import HlsOptions
 
@@ -267,32 +269,12 @@ def _lanes(layer: NeuronLayer, options: HlsOptions, depthwise: bool, group: int)
     return lanes
 
 
-def _acc_bits(net: Network, index: int, analog: bool) -> int:
+def _acc_bits(net: Network, lowered: LoweredLayer) -> int:
     """Width of the synaptic sum W * s (no bias): at least the spec's current bits."""
-    layer = net.neuron_layers[index]
-    in_max = 255 if analog else 1
-    w = layer.weights.reshape(-1, layer.channels).astype(np.int64)
-    low = int(in_max * np.clip(w, None, 0).sum(axis=0).min())
-    high = int(in_max * np.clip(w, 0, None).sum(axis=0).max())
-    return max(signed_bits(low, high), layer_bounds(net, index).current_bits)
-
-
-def _check_values(layer: NeuronLayer, fmt: Formats) -> None:
-    """Every stored integer fits its format (docs/spec.md section 1), or the hardware's
-    narrower registers would silently wrap it."""
-    checks = [
-        ("weights", layer.weights, fmt.weight_bits, True),
-        ("biases", layer.bias, fmt.bias_bits, True),
-        ("thresholds", layer.threshold, fmt.threshold_bits, False),
-    ]
-    for what, values, bits, signed in checks:
-        low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (1, (1 << bits) - 1)
-        if values.size and (values.min() < low or values.max() > high):
-            raise HlsPlanError(
-                f"layer '{layer.name}': {what} span {values.min()}..{values.max()}, outside the "
-                f"{bits}-bit format's {low}..{high}; the network violates its own formats "
-                "(convert it again)"
-            )
+    return max(
+        signed_bits(lowered.current_low, lowered.current_high),
+        layer_bounds(net, lowered.index).current_bits,
+    )
 
 
 def _check_gate_windows(gate: PoolGate) -> None:
@@ -311,10 +293,7 @@ def _check_gate_windows(gate: PoolGate) -> None:
 def plan_network(net: Network, options: HlsOptions | None = None) -> NetworkPlan:
     """Check ``net`` and ``options`` and derive every stage's parameters."""
     options = options or HlsOptions()
-    if not net.is_integer or net.formats is None:
-        raise HlsPlanError(
-            "the HLS backend builds the integer network (snn.json), not the float SNN"
-        )
+    lowered = lower(net)  # first: it refuses the float SNN and what no backend builds
     names = {layer.name for layer in net.neuron_layers}
     unknown = sorted(set(options.unroll) - names)
     if unknown:
@@ -322,52 +301,27 @@ def plan_network(net: Network, options: HlsOptions | None = None) -> NetworkPlan
             f"--unroll names {', '.join(unknown)}, which are not neuron layers of "
             f"'{net.name}' ({', '.join(layer.name for layer in net.neuron_layers)})"
         )
-    last = net.layers[-1]
-    if not isinstance(last, NeuronLayer) or last.kind != "dense":
-        raise HlsPlanError(f"the last layer '{last.name}' must be a dense neuron layer")
-    fmt, cfg = net.formats, net.config
-    h, w, c = net.input_shape
-    analog = cfg.input_mode == "analog"
-    in_word = _word(h, w, 1, c, 8 if analog else 1)
-    input_plan = InputPlan(0, h, w, c, -(-h * w * c // 4), not analog, cfg.seed, in_word)
-    shape, word, group = (h, w, c), in_word, c
+    fmt, cfg, source = net.formats, net.config, lowered.input
+    assert fmt is not None
+    h, w, c = source.shape
+    in_word = _word(h, w, 1, c, 8 if source.analog else 1)
+    input_plan = InputPlan(0, h, w, c, source.beats, not source.analog, source.seed, in_word)
+    shape, word, group = source.shape, in_word, c
     stages: list[StagePlan] = []
-    neuron_index = 0
-    for i, layer in enumerate(net.layers):
-        stage = i + 1
-        if isinstance(layer, PoolGate):
-            _check_gate_windows(layer)
-            out = tuple(layer.out_shape)
-            out_word = _word(out[0], out[1], out[2] // group, group, 1)
-            stages.append(
-                GatePlan(
-                    stage, layer, shape, out, group, word, out_word, cfg.count_bits,
-                    cfg.pool == "running_max",
-                )
-            )
-            shape, word = out, out_word
-            continue
-        _check_values(layer, fmt)
+    for entry in lowered.layers:
+        layer = entry.layer
         depthwise = is_depthwise(layer)
         lanes = _lanes(layer, options, depthwise, group)
-        first_analog = neuron_index == 0 and analog
-        if layer.kind == "conv":
-            kernel = tuple(layer.weights.shape[:2])
-            strides, pads = tuple(layer.strides), tuple(layer.pads)
-            out = tuple(layer.out_shape)
-        else:
-            if int(np.prod(shape)) != layer.weights.shape[0]:
-                raise HlsPlanError(
-                    f"layer '{layer.name}': {layer.weights.shape[0]} inputs, but the previous "
-                    f"stage sends {shape[0]}x{shape[1]}x{shape[2]}"
-                )
+        if entry.dense:  # a convolution whose kernel covers the whole source map
             kernel, strides, pads = (shape[0], shape[1]), (1, 1), (0, 0, 0, 0)
-            out = (1, 1, layer.channels)
+        else:
+            kernel, strides, pads = entry.kernel, entry.strides, entry.pads
+        out = entry.out_shape
         out_word = _word(out[0], out[1], out[2] // lanes, lanes, 1)
         stages.append(
             NeuronPlan(
-                stage=stage,
-                index=neuron_index,
+                stage=entry.position + 1,
+                index=entry.index,
                 layer=layer,
                 in_hwc=shape,
                 out_hwc=out,
@@ -377,20 +331,30 @@ def plan_network(net: Network, options: HlsOptions | None = None) -> NetworkPlan
                 group_in=group,
                 lanes=lanes,
                 depthwise=depthwise,
-                analog=first_analog,
-                output=i == len(net.layers) - 1,
+                analog=entry.analog,
+                output=entry.final,
                 in_word=word,
                 out_word=out_word,
                 weight_bits=fmt.weight_bits,
                 bias_bits=fmt.bias_bits,
                 threshold_bits=fmt.threshold_bits,
                 membrane_bits=fmt.membrane_bits,
-                acc_bits=_acc_bits(net, neuron_index, first_analog),
+                acc_bits=_acc_bits(net, entry),
                 count_bits=cfg.count_bits,
             )
         )
         shape, word, group = out, out_word, lanes
-        neuron_index += 1
+        for offset, gate in enumerate(entry.gates, start=1):
+            _check_gate_windows(gate)
+            out = shape3(gate.out_shape)
+            out_word = _word(out[0], out[1], out[2] // group, group, 1)
+            stages.append(
+                GatePlan(
+                    entry.position + offset + 1, gate, shape, out, group, word, out_word,
+                    cfg.count_bits, cfg.pool == "running_max",
+                )
+            )
+            shape, word = out, out_word
     plan = NetworkPlan(net, options, input_plan, stages)
     if options.check_resources:
         from .resources import check_resources

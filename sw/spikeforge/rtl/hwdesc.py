@@ -55,19 +55,15 @@ def _weight_words(stage: Stage) -> np.ndarray:
 
 def _current_bits(stage: Stage, weight_bits: int) -> int:
     """Width of a partial sum of one timestep's (or the analog image's) contributions."""
-    w = stage.weights.reshape(-1, stage.out_shape[2]).astype(np.int64)
-    scale = 255 if stage.analog else 1
-    low = int(np.clip(w, None, 0).sum(axis=0).min()) * scale
-    high = int(np.clip(w, 0, None).sum(axis=0).max()) * scale
     # at least one bit wider than a weight (or a weight x pixel product), so that the RTL
     # sign-extends every contribution into the accumulator
     source = weight_bits + (9 if stage.analog else 0)
-    return max(source + 1, signed_bits(low, high))
+    return max(source + 1, signed_bits(stage.current_low, stage.current_high))
 
 
 def describe_stage(stage: Stage, plan: StagePlan, weight_bits: int) -> StageHw:
     (h, w, _), (ho, wo, _) = stage.in_shape, stage.out_shape
-    (kh, kw), (sy, sx), (pt, pl) = stage.kernel, stage.strides, stage.pads
+    (kh, kw), (sy, sx), (pt, pl) = stage.kernel, stage.strides, stage.pads[0::2]
     (py, px), (ty, tx) = plan.banks, plan.tile
     rows = synapse_axis(h, ho, kh, sy, pt, py)
     cols = synapse_axis(w, wo, kw, sx, pl, px)
