@@ -17,6 +17,7 @@ from netgen import random_images, random_network
 from spikeforge.contract import STATUS_BAD_TIMESTEPS
 from spikeforge.driver import SpikeforgeAccelerator
 from spikeforge.driver.errors import (
+    AcceleratorClosedError,
     AcceleratorStateError,
     BatchTooLargeError,
     BuildIdMismatchError,
@@ -264,3 +265,46 @@ def test_a_stale_refusal_flag_does_not_stop_a_busy_run(net, monkeypatch):
     monkeypatch.setattr(SpikeforgeCore, "status", property(stale))
     _equals_golden(acc, net, random_images(0, net, 6), 3)
     assert acc.last_run.starts == 2
+
+
+# --- after close() ------------------------------------------------------------------------
+
+CLOSED = (r"the accelerator is closed; create a new one \(SpikeforgeAccelerator\.load, "
+          r"\.simulated or \.from_bundle\): close\(\) freed its DMA buffers")
+
+
+def test_every_public_method_refuses_after_close(net):
+    device = SimulatedDevice(net)
+    acc = _opened(device, net)
+    images = random_images(0, net, 2)
+    acc.classify(images)
+    sent = len(device.dma.mm2s.transfers)
+    acc.close()
+    assert device.memory.frees == 2  # both DMA buffers
+    calls = {
+        "classify": lambda: acc.classify(images),
+        "classify_batch": lambda: acc.classify_batch(images),
+        "describe": acc.describe,
+        "timesteps": lambda: acc.timesteps,
+        "timesteps =": lambda: setattr(acc, "timesteps", 2),
+        "clock_mhz": lambda: acc.clock_mhz,
+        "with": lambda: acc.__enter__(),
+    }
+    for name, call in calls.items():
+        with pytest.raises(AcceleratorStateError, match=CLOSED) as caught:
+            call()
+        assert isinstance(caught.value, AcceleratorClosedError), name
+    acc.close()  # a second close is harmless
+    assert device.memory.frees == 2
+    assert len(device.dma.mm2s.transfers) == sent  # the freed buffers were never used
+
+
+def test_a_with_block_closes(net):
+    device = SimulatedDevice(net)
+    images = random_images(0, net, 2)
+    with _opened(device, net) as acc:
+        _equals_golden(acc, net, images, 3)
+    assert device.memory.frees == 2
+    with pytest.raises(AcceleratorClosedError, match=CLOSED):
+        acc.classify(images)
+    acc.close()

@@ -32,6 +32,7 @@ from ..simulator import check_images
 from . import hwinfo, status
 from .bundle import Bundle
 from .errors import (
+    AcceleratorClosedError,
     AcceleratorStateError,
     BatchTooLargeError,
     BuildIdMismatchError,
@@ -141,6 +142,7 @@ class SpikeforgeAccelerator:
         self.batch_size = batch_size
         self._in = pynq.allocate((batch_size, in_words), dtype=np.uint32, target=device)
         self._out = pynq.allocate((batch_size, out_words), dtype=np.uint32, target=device)
+        self._closed = False
         self._timesteps = self._check_timesteps(net.config.timesteps)
         self._broken: str | None = None
         self._ap_done = False  # ap_done seen by a CTRL read (reading clears it)
@@ -210,10 +212,12 @@ class SpikeforgeAccelerator:
     @property
     def timesteps(self) -> int:
         """T for the next runs (default: the network's)."""
+        self._require_open()
         return self._timesteps
 
     @timesteps.setter
     def timesteps(self, value: int) -> None:
+        self._require_open()
         self._timesteps = self._check_timesteps(value)
 
     def _check_timesteps(self, value) -> int:
@@ -230,6 +234,7 @@ class SpikeforgeAccelerator:
     @property
     def clock_mhz(self) -> float | None:
         """The PL clock (fclk0) the core runs on."""
+        self._require_open()
         if hasattr(self.overlay, "clock_dict") and self.overlay.bitfile_name is None:
             return float(self.overlay.clock_dict[0]["frequency"])
         import pynq
@@ -240,6 +245,7 @@ class SpikeforgeAccelerator:
 
     def classify(self, images: np.ndarray, timesteps: int | None = None):
         """Spike counts (N, K) and classes (N,) of any number of images, batch by batch."""
+        self._require_open()
         images = check_images(images, self.net.input_shape)
         steps = self._timesteps if timesteps is None else self._check_timesteps(timesteps)
         n, k = len(images), self.num_classes
@@ -259,6 +265,7 @@ class SpikeforgeAccelerator:
 
     def classify_batch(self, images: np.ndarray, timesteps: int | None = None):
         """One ``ap_start`` for all ``images``; they must fit the DMA buffers."""
+        self._require_open()
         images = check_images(images, self.net.input_shape)
         if len(images) > self.batch_size:
             raise BatchTooLargeError(
@@ -417,6 +424,8 @@ class SpikeforgeAccelerator:
     # --- reporting ----------------------------------------------------------------------
 
     def describe(self) -> str:
+        """One line: the network, the target, T and the buffers."""
+        self._require_open()
         target = "simulated device" if self.overlay.bitfile_name is None else "board"
         return (
             f"{self.net.name} on the {target}: core BUILD_ID 0x{self.core.build_id:08X}, "
@@ -424,12 +433,23 @@ class SpikeforgeAccelerator:
             f"DMA buffers for {self.batch_size} images"
         )
 
+    def _require_open(self) -> None:
+        if self._closed:
+            raise AcceleratorClosedError(
+                "the accelerator is closed; create a new one (SpikeforgeAccelerator.load, "
+                ".simulated or .from_bundle): close() freed its DMA buffers"
+            )
+
     def close(self) -> None:
-        """Free the DMA buffers."""
+        """Free the DMA buffers; every method then refuses. Closing again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         for buf in (self._in, self._out):
             buf.freebuffer()
 
     def __enter__(self):
+        self._require_open()
         return self
 
     def __exit__(self, *exc) -> None:

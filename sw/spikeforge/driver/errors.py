@@ -45,6 +45,10 @@ class AcceleratorStateError(DriverError):
     """The accelerator is unusable after an earlier failure."""
 
 
+class AcceleratorClosedError(AcceleratorStateError):
+    """The accelerator was closed: its DMA buffers are freed."""
+
+
 def require_pynq():
     """Import pynq or explain where it comes from."""
     try:
