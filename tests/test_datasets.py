@@ -73,8 +73,8 @@ def test_missing_idx_file_is_named(tmp_path):
 
 
 def test_unknown_dataset_spec(tmp_path):
-    with pytest.raises(DatasetError, match="unknown dataset"):
-        load_dataset(str(tmp_path / "nowhere"))
+    with pytest.raises(DatasetError, match=r"unknown dataset 'fashion'.*'mnist', 'cifar10:DIR'"):
+        load_dataset("fashion")
     with pytest.raises(DatasetError, match="cifar10:DIR"):
         load_dataset("cifar10")
 
@@ -173,3 +173,44 @@ def test_cifar10_without_batches_is_explained(tmp_path):
     (bad / "test_batch").write_bytes(io.BytesIO(b"junk").getvalue())
     with pytest.raises(DatasetError, match="not a CIFAR-10 python batch"):
         load_dataset(f"cifar10:{bad}")
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_test_split_alone(tmp_path, gz):
+    """Evaluating reads only the t10k files: a directory without the training files loads,
+    with an empty training split; the training split still needs its files, by name."""
+    arrays = write_idx_dir(tmp_path, gz=gz)
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        (tmp_path / (f"{stem}.gz" if gz else stem)).unlink()
+    data = load_dataset(str(tmp_path), train=False)
+    np.testing.assert_array_equal(data.test_labels, arrays["t10k-labels-idx1-ubyte"])
+    assert data.train_images.shape == (0, 6, 6, 1) and data.input_shape == (6, 6, 1)
+    assert data.num_classes == int(arrays["t10k-labels-idx1-ubyte"].max()) + 1
+    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte \(or train-images-idx3-ubyte"
+                       r"\.gz\) is missing; it holds the training split.*copy "
+                       r"train-images-idx3-ubyte and train-labels-idx1-ubyte"):
+        load_dataset(str(tmp_path))
+
+
+def test_cifar10_test_batch_alone(tmp_path):
+    write_cifar_python(tmp_path / "cifar")
+    for name in datasets.CIFAR_PY_TRAIN:
+        (tmp_path / "cifar" / name).unlink()
+    data = load_dataset(f"cifar10:{tmp_path / 'cifar'}", train=False)
+    assert data.test_images.shape == (4, 32, 32, 3) and len(data.train_images) == 0
+    with pytest.raises(DatasetError, match=r"data_batch_1\.\.5"):
+        load_dataset(f"cifar10:{tmp_path / 'cifar'}")
+
+
+def test_missing_dataset_directory_is_not_an_unknown_dataset(tmp_path):
+    with pytest.raises(DatasetError) as info:
+        load_dataset(str(tmp_path / "no" / "such" / "dir"))
+    message = str(info.value)
+    assert f"dataset directory {tmp_path / 'no' / 'such' / 'dir'} does not exist" in message
+    assert "unknown" not in message
+    assert "'mnist', 'cifar10:DIR' or a directory of MNIST-layout IDX files" in message
+    (tmp_path / "file").write_bytes(b"x")
+    with pytest.raises(DatasetError, match=r"is a file, not a directory; --dataset takes"):
+        load_dataset(str(tmp_path / "file"))
+    with pytest.raises(DatasetError, match=r"CIFAR-10 path .* does not exist; pass cifar10:DIR"):
+        load_dataset(f"cifar10:{tmp_path / 'nowhere'}")

@@ -2,7 +2,9 @@
 of IDX files in the MNIST layout, and CIFAR-10 from the official files the user supplies.
 
 ``--dataset`` strings: ``mnist``, ``cifar10:PATH`` (a directory holding the python or binary
-batches, or the tarball itself), or a directory path holding IDX files.
+batches, or the tarball itself), or a directory path holding IDX files. Commands that only
+measure (evaluate, hls, report) load the test split alone (``train=False``): an IDX directory
+then needs only the ``t10k-*`` files.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ IDX_SPLITS = {
 }
 
 
+DATASET_FORMS = (
+    "--dataset takes 'mnist', 'cifar10:DIR' or a directory of MNIST-layout IDX files "
+    "(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+    "t10k-labels-idx1-ubyte, optionally .gz; evaluate needs only the t10k files)"
+)
+
+
 class DatasetError(UserError):
     """A dataset that is missing, corrupt, or in an unexpected layout."""
 
@@ -50,11 +59,16 @@ class Dataset:
 
     @property
     def num_classes(self) -> int:
-        return int(max(self.train_labels.max(), self.test_labels.max())) + 1
+        return int(np.concatenate([self.train_labels, self.test_labels]).max()) + 1
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        return tuple(self.train_images.shape[1:])  # type: ignore[return-value]
+        return tuple(self.test_images.shape[1:])  # type: ignore[return-value]
+
+
+def _no_training(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An empty training split shaped like ``images`` (a test-split-only load)."""
+    return np.zeros((0, *images.shape[1:]), np.uint8), np.zeros(0, np.int64)
 
 
 def data_dir() -> Path:
@@ -94,24 +108,30 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
-def _find_idx(directory: Path, stem: str) -> Path:
+def _find_idx(directory: Path, stem: str, split: str) -> Path:
     for candidate in (directory / stem, directory / f"{stem}.gz"):
         if candidate.is_file():
             return candidate
+    need = (
+        "the training split (convert and train read it)" if split == "train"
+        else "the test split"
+    )
     raise DatasetError(
-        f"{directory}: {stem} (or {stem}.gz) is missing; an IDX dataset directory needs "
-        + ", ".join(f for pair in IDX_SPLITS.values() for f in pair)
+        f"{directory}: {stem} (or {stem}.gz) is missing; it holds {need}: copy "
+        f"{' and '.join(IDX_SPLITS[split])} (optionally .gz) into {directory}"
     )
 
 
-def load_idx_dir(directory: Path, name: str | None = None) -> Dataset:
-    """A dataset from IDX files in the MNIST layout."""
+def load_idx_dir(directory: Path, name: str | None = None, train: bool = True) -> Dataset:
+    """A dataset from IDX files in the MNIST layout (the test split alone if not ``train``)."""
     if not directory.is_dir():
-        raise DatasetError(f"dataset directory {directory} does not exist")
+        raise DatasetError(f"dataset directory {directory} does not exist; {DATASET_FORMS}")
     arrays = {}
     for split, (images_stem, labels_stem) in IDX_SPLITS.items():
-        images = read_idx(_find_idx(directory, images_stem))
-        labels = read_idx(_find_idx(directory, labels_stem))
+        if split == "train" and not train:
+            continue
+        images = read_idx(_find_idx(directory, images_stem, split))
+        labels = read_idx(_find_idx(directory, labels_stem, split))
         if images.ndim == 3:
             images = images[..., None]
         if images.ndim != 4 or labels.ndim != 1 or len(images) != len(labels):
@@ -120,11 +140,8 @@ def load_idx_dir(directory: Path, name: str | None = None) -> Dataset:
                 "do not pair up (expected (N, H, W) images and (N,) labels)"
             )
         arrays[split] = (images, labels.astype(np.int64))
-    return Dataset(
-        name or directory.name,
-        *arrays["train"],
-        *arrays["test"],
-    )
+    test = arrays["test"]
+    return Dataset(name or directory.name, *arrays.get("train", _no_training(test[0])), *test)
 
 
 # --- MNIST ---------------------------------------------------------------------------
@@ -165,18 +182,21 @@ def _download_mnist(target: Path, quiet: bool) -> None:
         staging.rename(target)
 
 
-def load_mnist(quiet: bool = False) -> Dataset:
-    """MNIST, downloaded on first use into the data dir; every load checks the MD5s."""
+def load_mnist(quiet: bool = False, train: bool = True) -> Dataset:
+    """MNIST, downloaded on first use into the data dir; every load checks the MD5s of the
+    files it reads (the test split's alone if not ``train``)."""
     directory = data_dir() / "mnist"
     if not all((directory / stem).is_file() for stem in MNIST_MD5):
         _download_mnist(directory, quiet)
-    for stem, digest in MNIST_MD5.items():
-        if _md5(directory / stem) != digest:
+    needed = [stem for split in (("train", "test") if train else ("test",))
+              for stem in IDX_SPLITS[split]]
+    for stem in needed:
+        if _md5(directory / stem) != MNIST_MD5[stem]:
             raise DatasetError(
                 f"{directory / stem} is corrupt (MD5 mismatch); delete {directory} and run again "
                 "to download it afresh"
             )
-    return load_idx_dir(directory, name="mnist")
+    return load_idx_dir(directory, name="mnist", train=train)
 
 
 # --- CIFAR-10 ------------------------------------------------------------------------
@@ -215,38 +235,46 @@ def _cifar_files(path: Path) -> dict[str, bytes]:
                 for m in tar.getmembers()
                 if m.isfile()
             }
+    if not path.exists():
+        raise DatasetError(
+            f"CIFAR-10 path {path} does not exist; pass cifar10:DIR with the official python "
+            "or binary batches (or the tarball) from https://www.cs.toronto.edu/~kriz/cifar.html"
+        )
     raise DatasetError(f"CIFAR-10 path {path} is neither a directory nor a tarball")
 
 
-def load_cifar10(path: Path) -> Dataset:
-    """CIFAR-10 from the official python or binary version (directory or tarball)."""
+def load_cifar10(path: Path, train: bool = True) -> Dataset:
+    """CIFAR-10 from the official python or binary version (directory or tarball); the test
+    batch alone if not ``train``."""
     files = _cifar_files(path)
-    if all(name in files for name in [*CIFAR_PY_TRAIN, "test_batch"]):
-        train = [_cifar_python(files[n], n) for n in CIFAR_PY_TRAIN]
-        test = _cifar_python(files["test_batch"], "test_batch")
-    elif all(name in files for name in [*CIFAR_BIN_TRAIN, "test_batch.bin"]):
-        train = [_cifar_binary(files[n], n) for n in CIFAR_BIN_TRAIN]
-        test = _cifar_binary(files["test_batch.bin"], "test_batch.bin")
-    else:
-        raise DatasetError(
-            f"{path}: no CIFAR-10 batches found; expected data_batch_1..5 and test_batch "
-            "(python version) or data_batch_1..5.bin and test_batch.bin (binary version), "
-            "from https://www.cs.toronto.edu/~kriz/cifar.html"
-        )
-    return Dataset(
-        "cifar10",
-        np.concatenate([images for images, _ in train]),
-        np.concatenate([labels for _, labels in train]),
-        *test,
+    for train_names, test_name, read in ((CIFAR_PY_TRAIN, "test_batch", _cifar_python),
+                                         (CIFAR_BIN_TRAIN, "test_batch.bin", _cifar_binary)):
+        needed = [*train_names, test_name] if train else [test_name]
+        if all(name in files for name in needed):
+            test = read(files[test_name], test_name)
+            if not train:
+                return Dataset("cifar10", *_no_training(test[0]), *test)
+            batches = [read(files[n], n) for n in train_names]
+            return Dataset(
+                "cifar10",
+                np.concatenate([images for images, _ in batches]),
+                np.concatenate([labels for _, labels in batches]),
+                *test,
+            )
+    raise DatasetError(
+        f"{path}: no CIFAR-10 batches found; expected data_batch_1..5 and test_batch "
+        "(python version) or data_batch_1..5.bin and test_batch.bin (binary version), "
+        "from https://www.cs.toronto.edu/~kriz/cifar.html"
     )
 
 
-def load_dataset(spec: str, quiet: bool = False) -> Dataset:
-    """Resolve a ``--dataset`` string."""
+def load_dataset(spec: str, quiet: bool = False, train: bool = True) -> Dataset:
+    """Resolve a ``--dataset`` string. With ``train=False`` only the test split is read (the
+    training arrays are empty): what evaluating needs."""
     if spec == "mnist":
-        return load_mnist(quiet)
+        return load_mnist(quiet, train)
     if spec.startswith("cifar10:"):
-        return load_cifar10(Path(spec.split(":", 1)[1]).expanduser())
+        return load_cifar10(Path(spec.split(":", 1)[1]).expanduser(), train)
     if spec == "cifar10":
         raise DatasetError(
             "cifar10 needs the files: pass --dataset cifar10:DIR with the official python or "
@@ -254,7 +282,11 @@ def load_dataset(spec: str, quiet: bool = False) -> Dataset:
         )
     path = Path(spec).expanduser()
     if path.is_dir():
-        return load_idx_dir(path)
+        return load_idx_dir(path, train=train)
+    if path.exists():
+        raise DatasetError(f"--dataset {spec}: {path} is a file, not a directory; {DATASET_FORMS}")
+    if spec.startswith((".", "~")) or "/" in spec or os.sep in spec:
+        raise DatasetError(f"dataset directory {path} does not exist; {DATASET_FORMS}")
     raise DatasetError(
-        f"unknown dataset {spec!r}: use 'mnist', 'cifar10:DIR', or a directory of IDX files"
+        f"unknown dataset {spec!r} (and no directory of that name here); {DATASET_FORMS}"
     )

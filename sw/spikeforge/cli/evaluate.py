@@ -105,7 +105,7 @@ def evaluate(
 def run(args: argparse.Namespace) -> int:
     from ..datasets import load_dataset
 
-    dataset = load_dataset(args.dataset, args.quiet)
+    dataset = load_dataset(args.dataset, args.quiet, train=False)
     images, labels = dataset.test_images, dataset.test_labels
     if args.limit:
         images, labels = images[: args.limit], labels[: args.limit]

@@ -79,7 +79,7 @@ def dataset_name(net_dir: Path, given: str | None) -> str:
 def test_slice(args: argparse.Namespace, count: int) -> tuple[np.ndarray, np.ndarray]:
     from ..datasets import load_dataset
 
-    dataset = load_dataset(dataset_name(args.net, args.dataset), args.quiet)
+    dataset = load_dataset(dataset_name(args.net, args.dataset), args.quiet, train=False)
     if count > len(dataset.test_images):
         raise UserError(f"--images {count}: the test split has {len(dataset.test_images)} images")
     return dataset.test_images[:count], dataset.test_labels[:count]
