@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import tf_env  # noqa: F401  (before keras: silences TensorFlow's C++ logs)
+
+# isort: split
 import keras
 from keras import ops
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import tf_env  # noqa: F401  (before any keras import: silences TensorFlow's logs)
 from .architectures import ARCHITECTURES, RELU, Activation
 from .datasets import Dataset
-
-
-def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def build_model(arch: str, dataset: Dataset, activation: Activation = RELU) -> Any:
@@ -33,7 +29,6 @@ def train_model(
     activation: Activation = RELU,
 ) -> Any:
     """Train ``arch`` on ``dataset`` (uint8 images scaled to [0, 1]); returns the model."""
-    _quiet_tensorflow()
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -60,7 +55,6 @@ def train_model(
 
 def ann_predict(model: Any, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """Class predictions of a Keras model on uint8 images."""
-    _quiet_tensorflow()
     x = images.astype(np.float32) / 255.0
     return np.argmax(model.predict(x, batch_size=batch_size, verbose=0), axis=-1)
 
