@@ -47,6 +47,15 @@ def test_unknown_layer_type(tmp_path):
     assert err.layer == "lrelu"
 
 
+def test_lambda_layer(tmp_path):
+    L = _layers()
+    err = refused(tmp_path, [L.Conv2D(2, 3, name="c"), L.Lambda(lambda x: 2 * x, name="double"),
+                             L.Flatten(), L.Dense(2)],
+                  r"'double' \(Lambda\): Python code in a Lambda layer is not supported; "
+                  r"remove or replace the Lambda layer 'double' with standard layers")
+    assert err.layer == "double"
+
+
 def test_dilated_convolution(tmp_path):
     L = _layers()
     refused(tmp_path, [L.Conv2D(2, 3, dilation_rate=2, name="dil"), L.Flatten(), L.Dense(2)],

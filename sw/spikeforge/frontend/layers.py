@@ -41,6 +41,23 @@ def _weight(rec: LayerRecord, key: str) -> np.ndarray:
     return np.asarray(rec.weights[key], dtype=np.float64)
 
 
+def _check_shape(rec: LayerRecord, key: str, values: np.ndarray, expected: tuple) -> None:
+    """Refuse a weight whose shape is not the one the layer's config implies."""
+    if tuple(values.shape) != tuple(expected):
+        raise ModelFileError(
+            f"layer '{rec.name}' ({rec.class_name}): the weights file holds '{key}' of shape "
+            f"{tuple(values.shape)}, the architecture expects {tuple(expected)}; pass the "
+            "weights file saved with this architecture"
+        )
+
+
+def refuse_lambda(name: str) -> UnsupportedLayerError:
+    """The refusal of a Lambda layer (Python code, which has no spiking equivalent)."""
+    return refuse(name, "Lambda", "Python code in a Lambda layer",
+                  f"remove or replace the Lambda layer '{name}' with standard layers "
+                  "(Conv2D, Dense, pooling, ReLU, Flatten, ...) and save the model again")
+
+
 def _quantized(rec: LayerRecord, key: str) -> np.ndarray:
     """Weight ``key``, through the layer's ``<key>_quantizer`` when it has one (QKeras)."""
     values = _weight(rec, key)
@@ -53,7 +70,11 @@ def _quantized(rec: LayerRecord, key: str) -> np.ndarray:
 
 
 def _bias(rec: LayerRecord, units: int) -> np.ndarray:
-    return _quantized(rec, "bias") if rec.config.get("use_bias", True) else np.zeros(units)
+    if not rec.config.get("use_bias", True):
+        return np.zeros(units)
+    bias = _quantized(rec, "bias")
+    _check_shape(rec, "bias", bias, (units,))
+    return bias
 
 
 def activation_layers(
@@ -103,9 +124,9 @@ def _conv(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
         raise refuse(rec.name, rec.class_name, f"an input of shape {in_shape}",
                      "put every Conv2D before the Flatten")
     kernel = _quantized(rec, "kernel")
-    if kernel.ndim != 4 or kernel.shape[2] != in_shape[2]:
-        raise ModelFileError(f"layer '{rec.name}': kernel of shape {kernel.shape} for an input "
-                             f"of shape {in_shape}; is the weights file the right one?")
+    size = _pair(rec.config.get("kernel_size", kernel.shape[:2]))
+    filters = rec.config.get("filters", kernel.shape[-1])
+    _check_shape(rec, "kernel", kernel, (*size, in_shape[2], filters))
     strides = _pair(rec.config.get("strides", 1))
     pads = _padding(rec, in_shape[:2], kernel.shape[:2], strides)
     conv = ir.Conv2D(rec.name, kernel, _bias(rec, kernel.shape[-1]), strides, pads)
@@ -114,9 +135,8 @@ def _conv(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
 
 def _dense(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
     matrix = _quantized(rec, "kernel")
-    if matrix.ndim != 2 or (len(in_shape) == 1 and matrix.shape[0] != in_shape[0]):
-        raise ModelFileError(f"layer '{rec.name}': kernel of shape {matrix.shape} for an input "
-                             f"of shape {in_shape}; is the weights file the right one?")
+    inputs = in_shape[0] if len(in_shape) == 1 else in_shape[-1]
+    _check_shape(rec, "kernel", matrix, (inputs, rec.config.get("units", matrix.shape[-1])))
     dense = ir.Dense(rec.name, matrix, _bias(rec, matrix.shape[1]))
     return [dense, *activation_layers(rec.name, rec.class_name, rec.config.get("activation"))]
 
@@ -140,11 +160,16 @@ def _batchnorm(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
     if axis not in (-1, len(in_shape)):
         raise refuse(rec.name, rec.class_name, f"axis={rec.config.get('axis')}",
                      "normalize the last (channel) axis")
-    mean = _weight(rec, "moving_mean")
-    gamma = _weight(rec, "gamma") if rec.config.get("scale", True) else np.ones_like(mean)
-    beta = _weight(rec, "beta") if rec.config.get("center", True) else np.zeros_like(mean)
-    return [ir.BatchNorm(rec.name, gamma=gamma, beta=beta, mean=mean,
-                         var=_weight(rec, "moving_variance"),
+    keys = ["moving_mean", "moving_variance"]
+    keys += ["gamma"] * bool(rec.config.get("scale", True))
+    keys += ["beta"] * bool(rec.config.get("center", True))
+    stats = {key: _weight(rec, key) for key in keys}
+    for key, values in stats.items():
+        _check_shape(rec, key, values, (in_shape[-1],))
+    mean = stats["moving_mean"]
+    return [ir.BatchNorm(rec.name, gamma=stats.get("gamma", np.ones_like(mean)),
+                         beta=stats.get("beta", np.zeros_like(mean)), mean=mean,
+                         var=stats["moving_variance"],
                          epsilon=float(rec.config.get("epsilon", 1e-3)))]
 
 
@@ -196,6 +221,10 @@ def _dropout(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
     return [ir.Dropout(rec.name)]
 
 
+def _lambda(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
+    raise refuse_lambda(rec.name)
+
+
 HANDLERS: dict[str, Handler] = {
     "Conv2D": _conv,
     "QConv2D": _conv,
@@ -212,6 +241,7 @@ HANDLERS: dict[str, Handler] = {
     "Softmax": _softmax,
     "Flatten": _flatten,
     "Reshape": _reshape,
+    "Lambda": _lambda,
     **{name: _dropout for name in _NO_OPS},
 }
 
@@ -222,7 +252,7 @@ def map_layer(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
     if handler is None:
         raise UnsupportedLayerError(
             f"layer '{rec.name}' ({rec.class_name}) is not supported: spikeforge converts "
-            f"{', '.join(sorted(set(HANDLERS) - set(_NO_OPS)))} and the inference no-ops "
+            f"{', '.join(sorted(set(HANDLERS) - {'Lambda', *_NO_OPS}))} and the inference no-ops "
             f"{', '.join(_NO_OPS)}; remove or replace it before converting",
             layer=rec.name,
         )

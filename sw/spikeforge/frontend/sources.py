@@ -14,13 +14,18 @@ QKeras.
 from __future__ import annotations
 
 import json
+import re
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .. import tf_env  # noqa: F401  (before any keras import: silences TensorFlow's logs)
 from .errors import ModelFileError
 from .h5files import h5_kind, read_model_config, read_weights
+from .layers import refuse_lambda
 from .topology import Architecture, parse_architecture
 
 KERAS_SUFFIXES = (".keras",)
@@ -61,38 +66,157 @@ def records_from_keras(model: Any) -> Architecture:
     return _with_weights(parsed, weights, "Keras 3 model")
 
 
+def _brief(err: BaseException, limit: int = 300) -> str:
+    """Keras's message in one short line, without the values of any variable it prints."""
+    text = " ".join(re.sub(r", value=\[.*?\]>", ">", str(err), flags=re.S).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _layer_entries(config: Any) -> Iterator[dict[str, Any]]:
+    """Every layer entry of a Keras model config, those of nested models too."""
+    if isinstance(config, dict):
+        for key, value in config.items():
+            if key == "layers" and isinstance(value, list):
+                yield from (entry for entry in value if isinstance(entry, dict))
+            yield from _layer_entries(value)
+    elif isinstance(config, list):
+        for item in config:
+            yield from _layer_entries(item)
+
+
+def _entry_name(entry: dict[str, Any]) -> str:
+    return str((entry.get("config") or {}).get("name") or entry.get("name") or "?")
+
+
+def _refuse_lambdas(config: dict[str, Any]) -> None:
+    """Refuse a Lambda layer by name (Keras would refuse it as unsafe code, unnamed)."""
+    for entry in _layer_entries(config):
+        if entry.get("class_name") == "Lambda":
+            raise refuse_lambda(_entry_name(entry))
+
+
+def _missing_classes(config: dict[str, Any], err: BaseException) -> str | None:
+    """'Scale (layer 'scale'), ...': the custom classes of ``config`` Keras cannot find."""
+    import keras
+
+    missing = []
+    for entry in _layer_entries(config):
+        if str(entry.get("module") or "").startswith("keras"):
+            continue
+        key = entry.get("registered_name") or entry.get("class_name")
+        if keras.saving.get_registered_object(key) is None:
+            missing.append(f"{entry.get('class_name')} (layer '{_entry_name(entry)}')")
+    if not missing:
+        located = re.findall(r"Could not locate (?:class|function) '([^']+)'", str(err))
+        missing = list(dict.fromkeys(located))
+    return ", ".join(missing) or None
+
+
+def _custom_class_error(path: Path, config: dict[str, Any], err: BaseException
+                        ) -> ModelFileError | None:
+    if "Could not locate" not in str(err):
+        return None
+    missing = _missing_classes(config, err)
+    if missing is None:
+        return None
+    return ModelFileError(
+        f"{path} uses custom classes Keras cannot find: {missing}; spikeforge converts "
+        "standard Keras layers only: replace them with standard layers and save the model again"
+    )
+
+
+def _keras_archive_config(path: Path) -> dict[str, Any]:
+    """The ``config.json`` of a ``.keras`` archive, every member checked before Keras reads it."""
+    fix = f"save the model again with model.save('{path.name}')"
+    size = path.stat().st_size
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+            names = archive.namelist()
+            config = json.loads(archive.read("config.json")) if "config.json" in names else None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        state = "an empty file" if size == 0 else f"{size} bytes, truncated or corrupt"
+        raise ModelFileError(f"{path} is not a readable Keras archive ({state}); {fix}") from None
+    if damaged is not None:
+        raise ModelFileError(
+            f"{path} is not a readable Keras archive ({damaged} inside it is corrupt); {fix}"
+        )
+    if not isinstance(config, dict):
+        raise ModelFileError(
+            f"{path} is a zip file but not a Keras archive (no model config.json); {fix}"
+        )
+    return config
+
+
 def load_keras_model(path: Path) -> Any:
     """Load a ``.keras`` (or Keras 3 legacy ``.h5``) model with Keras 3, without compiling."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file {path} does not exist")
+    config: dict[str, Any] = {}
+    if path.suffix.lower() in KERAS_SUFFIXES:
+        config = _keras_archive_config(path)
+        _refuse_lambdas(config)
     import keras
 
     from .. import keras_layers  # noqa: F401  (registers ClipFloor for deserialization)
 
-    if not Path(path).is_file():
-        raise ModelFileError(f"model file {path} does not exist")
     try:
         return keras.models.load_model(path, compile=False)
-    except (ValueError, OSError, TypeError) as err:
-        raise ModelFileError(
-            f"{path} is not a Keras model file Keras 3 can load ({err}); save it with "
-            "model.save('model.keras')"
-        ) from err
+    except (ValueError, OSError, TypeError, KeyError, zipfile.BadZipFile) as err:
+        raise _custom_class_error(path, config, err) or ModelFileError(
+            f"Keras {keras.__version__} cannot load {path} ({_brief(err)}); load it with the "
+            f"Keras 3 that trained it and save it again with model.save('{path.stem}.keras')"
+        ) from None
 
 
-def _keras3_json_with_weights(model_path: Path, weights_path: Path) -> Architecture:
+_SHAPES = re.compile(r"variable\.shape=(\([^)]*\)), Received: value\.shape=(\([^)]*\))")
+_VARIABLE = re.compile(r"Target variable: <Variable path=([^,>]+)")
+_OBJECTS = re.compile(r"<\w+ name=([^,>]+), built")
+
+
+def _weights_error(model_path: Path, weights_path: Path, err: BaseException) -> ModelFileError:
+    """The layer, expected and found shapes of a weight that does not fit, from Keras's error."""
+    text = str(err)
+    shapes, variable = _SHAPES.search(text), _VARIABLE.search(text)
+    if shapes is None or variable is None:
+        return ModelFileError(
+            f"Keras 3 could not build {model_path} with the weights {weights_path} "
+            f"({_brief(err)}); pass the weights saved with this architecture"
+        )
+    parts = variable.group(1).split("/")
+    layer, weight = (parts[-2] if len(parts) > 1 else "?"), parts[-1]
+    expected, found = shapes.groups()
+    layers = list(dict.fromkeys(_OBJECTS.findall(text.split("could not be loaded:")[-1])))
+    more = [name for name in layers if name != layer]
+    also = f" (the weights of {', '.join(map(repr, more))} do not fit either)" if more else ""
+    return ModelFileError(
+        f"{weights_path} does not hold the weights of {model_path}: layer '{layer}' {weight} "
+        f"has shape {found} there, the architecture expects {expected}{also}; pass the "
+        "weights file saved with this architecture"
+    )
+
+
+def _keras3_json_with_weights(model_path: Path, weights_path: Path, arch: dict[str, Any]
+                              ) -> Architecture:
+    _refuse_lambdas(arch)
     import keras
 
     from .. import keras_layers  # noqa: F401
 
     try:
         model = keras.models.model_from_json(model_path.read_text())
+    except (ValueError, TypeError, KeyError) as err:
+        raise _custom_class_error(model_path, arch, err) or ModelFileError(
+            f"Keras 3 could not build {model_path} ({_brief(err)})"
+        ) from None
+    try:
         model.load_weights(weights_path)
     except (ValueError, TypeError, KeyError) as err:
-        raise ModelFileError(
-            f"Keras 3 could not build {model_path} with the weights {weights_path} ({err})"
-        ) from err
-    arch = records_from_keras(model)
-    arch.source = "Keras 3 JSON + .weights.h5"
-    return arch
+        raise _weights_error(model_path, weights_path, err) from None
+    arch_records = records_from_keras(model)
+    arch_records.source = "Keras 3 JSON + .weights.h5"
+    return arch_records
 
 
 def _json_architecture(path: Path) -> dict[str, Any]:
@@ -123,7 +247,7 @@ def read_model(path: Path, weights: Path | None = None) -> Architecture:
         arch = _json_architecture(path)
         parsed = parse_architecture(arch)
         if h5_kind(weights) == "keras3-weights":
-            return _keras3_json_with_weights(path, Path(weights))
+            return _keras3_json_with_weights(path, Path(weights), arch)
         return _with_weights(parsed, read_weights(weights), f"{_version(arch)} JSON + H5 weights")
     if weights is not None:
         raise ModelFileError(
