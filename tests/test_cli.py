@@ -64,7 +64,7 @@ def test_errors_exit_2_with_the_reason(tiny_net, tmp_path, capsys):
     (tmp_path / "junk.keras").write_bytes(b"junk")
     assert main(["convert", str(tmp_path / "junk.keras"), "--dataset", "mnist",
                  "--out", str(tmp_path / "o")]) == 2
-    assert "not a Keras model file" in capsys.readouterr().err
+    assert "not a readable Keras archive" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["convert", "m.keras", "--dataset", "mnist", "--out", "o", "--norm", "abc"])
     assert "--norm 'abc'" in capsys.readouterr().err

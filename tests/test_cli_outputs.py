@@ -95,3 +95,26 @@ def test_package_replaces_its_own_bundle_but_not_a_network(tiny_net, tmp_path, c
                  str(other), "--calibration", "100", "--quiet"]) == 0
     assert main(["package", str(tiny_net), "--no-bitstream", "--out", str(other), "-q"]) == 2
     assert "is a spikeforge network, not a board bundle" in capsys.readouterr().err
+
+
+def test_train_refuses_a_file_it_did_not_write_and_replaces_its_own(tiny_model, tmp_path,
+                                                                      capsys):
+    from spikeforge.train import is_trained_model
+
+    assert is_trained_model(tiny_model)
+    notes = tmp_path / "notes.keras"
+    notes.write_text("a file someone else wrote")
+    args = ["train", "--arch", "mnist-cnn", "--dataset", "mnist", "--epochs", "1",
+            "--limit", "64", "--quiet", "--out"]
+    assert main([*args, str(notes)]) == 2
+    assert "was not written by `spikeforge train`" in capsys.readouterr().err
+    assert notes.read_text() == "a file someone else wrote"
+    (tmp_path / "folder.keras").mkdir()
+    assert main([*args, str(tmp_path / "folder.keras")]) == 2
+    capsys.readouterr()
+    mine = tmp_path / "mine.keras"
+    for _ in range(2):
+        assert main([*args, str(mine)]) == 0
+    assert is_trained_model(mine)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.keras", "mine.keras",
+                                                          "notes.keras"]

@@ -118,6 +118,26 @@ def test_mnist_download_with_wrong_md5_leaves_no_cache(tmp_path, monkeypatch):
     assert not (tmp_path / "cache" / "mnist").exists()
 
 
+def test_mnist_download_replaces_its_own_cache_but_not_a_users_folder(tmp_path, monkeypatch):
+    from spikeforge.outdir import OutputError
+
+    tar_path, digests = _fake_mnist_tarball(tmp_path)
+    monkeypatch.setenv("SPIKEFORGE_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(datasets, "MNIST_URL", tar_path.as_uri())
+    monkeypatch.setattr(datasets, "MNIST_MD5", digests)
+    datasets.load_mnist(quiet=True)
+    (tmp_path / "cache" / "mnist" / "t10k-labels-idx1-ubyte").unlink()
+    datasets.load_mnist(quiet=True)  # its own cache, incomplete: downloaded again
+    assert (tmp_path / "cache" / "mnist" / "t10k-labels-idx1-ubyte").is_file()
+    mine = tmp_path / "mine"
+    (mine / "mnist").mkdir(parents=True)
+    (mine / "mnist" / "notes.txt").write_text("keep me")
+    monkeypatch.setenv("SPIKEFORGE_DATA_DIR", str(mine))
+    with pytest.raises(OutputError, match=r"not written by spikeforge.*SPIKEFORGE_DATA_DIR"):
+        datasets.load_mnist(quiet=True)
+    assert [p.name for p in (mine / "mnist").iterdir()] == ["notes.txt"]
+
+
 def test_mnist_download_failure_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("SPIKEFORGE_DATA_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(datasets, "MNIST_URL", (tmp_path / "absent.tgz").as_uri())

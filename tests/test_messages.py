@@ -121,7 +121,7 @@ def test_custom_classes_keras_cannot_find(tmp_path, capsys):
            "'shift')" in message
     assert "replace them with standard layers" in message
     assert "config=" not in message and "model.save('model.keras')" not in message
-    assert len(message) < 300
+    assert len(message.replace(str(tmp_path), "")) < 250  # names the classes, dumps nothing
 
 
 # --- 3: weights that do not fit the architecture -----------------------------------------
@@ -156,7 +156,8 @@ def test_keras3_weights_of_another_shape(tmp_path, capsys):
            "(3, 3, 1, 2)" in message
     assert "(the weights of 'd' do not fit either)" in message
     assert "pass the weights file saved with this architecture" in message
-    assert "value=" not in message and len(message) < 400
+    assert "value=" not in message
+    assert len(message.replace(str(tmp_path), "")) < 300  # names the problem, dumps nothing
 
 
 # --- 4, 5: datasets ---------------------------------------------------------------------

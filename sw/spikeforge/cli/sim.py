@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     net = load_int_network(args.net)
     steps = args.timesteps or net.config.timesteps
     net.config.check_run_timesteps(steps)
-    dataset = load_dataset(_dataset(args.net, args.dataset), args.quiet)
+    dataset = load_dataset(_dataset(args.net, args.dataset), args.quiet, train=False)
     if args.images > len(dataset.test_images):
         raise UserError(f"--images {args.images}: the test split has {len(dataset.test_images)}")
     images, labels = dataset.test_images[: args.images], dataset.test_labels[: args.images]

@@ -47,10 +47,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..architectures import Activation
     from ..datasets import load_dataset
-    from ..train import ann_predict, save_model, train_model
+    from ..train import ann_predict, is_trained_model, save_model, train_model
 
     if args.out.suffix != ".keras":
         raise UserError(f"--out {args.out} must end in .keras (Keras 3 saves that format)")
+    if (args.out.exists() or args.out.is_symlink()) and not (
+        args.out.is_file() and is_trained_model(args.out)
+    ):
+        raise UserError(
+            f"--out {args.out} exists and was not written by `spikeforge train`; spikeforge "
+            "replaces only the models it trained itself: pass another --out"
+        )
     try:
         activation = Activation(args.activation, args.levels, args.rate_penalty)
     except ValueError as error:  # the one combination the options allow: relu with a penalty
