@@ -1,7 +1,8 @@
 """Numpy inference of an :class:`~spikeforge.ir.AnnGraph`: shapes and activations.
 
 Used by the normalization pass (activation statistics) and by the tests that check every
-pass keeps the ANN's outputs. Pixels enter as uint8 and are scaled to [0, 1].
+pass keeps the ANN's outputs. Data enters as the user keeps it and the ANN sees
+``ir.ann_view`` of it (uint8 pixels scaled to [0, 1], other dtypes as they are).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from . import ir
+from .ir import ann_view
 from .tensor_ops import conv2d, dense, max_pool, pad_nhwc, windows
 
 
@@ -25,6 +27,8 @@ def output_shape(layer: ir.AnnLayer, in_shape: ir.Shape) -> ir.Shape:
         return (layer.weights.shape[1],)
     if isinstance(layer, ir.Flatten):
         return (int(np.prod(in_shape)),)
+    if isinstance(layer, ir.Reshape):
+        return tuple(layer.target)
     return in_shape
 
 
@@ -76,6 +80,8 @@ def apply_layer(layer: ir.AnnLayer, x: np.ndarray) -> np.ndarray:
         return (sums / counts).astype(x.dtype)
     if isinstance(layer, ir.Flatten):
         return x.reshape(len(x), -1)
+    if isinstance(layer, ir.Reshape):
+        return x.reshape(len(x), *layer.target)
     if isinstance(layer, ir.Dropout):
         return x
     if isinstance(layer, ir.Softmax):
@@ -89,7 +95,7 @@ def iter_activations(
 ) -> Iterator[list[np.ndarray]]:
     """Per batch of images, the output of every layer (float32)."""
     for start in range(0, len(images), batch_size):
-        x = images[start : start + batch_size].astype(np.float32) / 255.0
+        x = ann_view(images[start : start + batch_size])
         outputs = []
         for layer in graph.layers:
             x = apply_layer(layer, x)
@@ -98,5 +104,5 @@ def iter_activations(
 
 
 def predict(graph: ir.AnnGraph, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
-    """The graph's final outputs for ``images`` (N, H, W, C) uint8."""
+    """The graph's final outputs for ``images`` (N, *input_shape), see ``ir.ann_view``."""
     return np.concatenate([acts[-1] for acts in iter_activations(graph, images, batch_size)])

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import ir
 from .ann_numpy import predict
+from .errors import UserError
 from .passes.batchnorm import fold_batchnorm
 from .passes.canonical import (
     avgpool_to_conv,
@@ -23,6 +24,7 @@ from .passes.canonical import (
     drop_output_softmax,
     merge_relu,
 )
+from .passes.input_format import choose_input_format
 from .passes.normalize import activation_scales
 from .passes.to_snn import build_float_snn
 from .quant import quantize
@@ -37,12 +39,17 @@ class ConvertOptions:
     config: ir.SnnConfig = field(default_factory=ir.SnnConfig)
     formats: ir.Formats = field(default_factory=ir.Formats)
     batch_size: int = 500
+    # the input format's choices; None: chosen from the calibration data
+    input_bits: int | None = None
+    input_signed: bool | None = None
+    input_scale: float | None = None
 
 
 @dataclass
 class ConversionState:
     graph: ir.AnnGraph
-    calibration: np.ndarray  # uint8 images for normalization
+    calibration: np.ndarray  # data as the user keeps it (ir.ann_view), for normalization
+    input_format: ir.InputFormat | None = None
     scales: list[float] | None = None
     float_net: ir.Network | None = None
     int_net: ir.Network | None = None
@@ -62,6 +69,20 @@ def _graph_step(rewrite: Callable[[ir.AnnGraph], ir.AnnGraph]) -> Step:
 def step_check_canonical(state: ConversionState, options: ConvertOptions) -> ConversionState:
     check_canonical(state.graph)
     return state
+
+
+def step_choose_input(state: ConversionState, options: ConvertOptions) -> ConversionState:
+    """The input integers: pixels as they are, real values quantized per tensor."""
+    chosen = choose_input_format(
+        state.calibration, options.input_bits, options.input_signed, options.input_scale
+    )
+    if options.config.input_mode == "poisson" and (chosen.bits != 8 or chosen.signed):
+        raise UserError(
+            "Poisson input draws spikes from uint8 pixels; this data needs a "
+            f"{chosen.bits}-bit {'signed' if chosen.signed else 'unsigned'} input: convert "
+            "with --input analog"
+        )
+    return dataclasses.replace(state, input_format=chosen)
 
 
 def step_normalize(state: ConversionState, options: ConvertOptions) -> ConversionState:
@@ -85,9 +106,8 @@ def step_normalize(state: ConversionState, options: ConvertOptions) -> Conversio
 
 def step_build_float_snn(state: ConversionState, options: ConvertOptions) -> ConversionState:
     assert state.scales is not None, "normalize runs before build_float_snn"
-    return dataclasses.replace(
-        state, float_net=build_float_snn(state.graph, state.scales, options.config)
-    )
+    float_net = build_float_snn(state.graph, state.scales, options.config, state.input_format)
+    return dataclasses.replace(state, float_net=float_net)
 
 
 def step_quantize(state: ConversionState, options: ConvertOptions) -> ConversionState:
@@ -104,6 +124,7 @@ GRAPH_STEPS: list[tuple[str, Step]] = [
     ("check_canonical", step_check_canonical),
 ]
 SNN_STEPS: list[tuple[str, Step]] = [
+    ("choose_input", step_choose_input),
     ("normalize", step_normalize),
     ("build_float_snn", step_build_float_snn),
     ("quantize", step_quantize),

@@ -102,6 +102,15 @@ class Flatten:
 
 
 @dataclass
+class Reshape:
+    """Relabels the elements (row-major order unchanged) as ``target``: the (H, W, C) view
+    a Conv1D or a 2-D image input gets, (1, L, C) or (H, W, 1)."""
+
+    name: str
+    target: Shape
+
+
+@dataclass
 class Dropout:
     name: str
 
@@ -111,14 +120,16 @@ class Softmax:
     name: str
 
 
-AnnLayer = Conv2D | Dense | BatchNorm | ReLU | MaxPool | AvgPool | Flatten | Dropout | Softmax
+AnnLayer = (
+    Conv2D | Dense | BatchNorm | ReLU | MaxPool | AvgPool | Flatten | Reshape | Dropout | Softmax
+)
 
 
 @dataclass
 class AnnGraph:
     """A single-path feed-forward graph, input first."""
 
-    input_shape: Shape  # (H, W, C)
+    input_shape: Shape  # (N,), (L, C), (H, W) or (H, W, C), as the model's input
     layers: list[AnnLayer]
     name: str = "model"
 
@@ -258,15 +269,85 @@ class PoolGate:
 SnnLayer = NeuronLayer | PoolGate
 
 
+@dataclass(frozen=True)
+class InputFormat:
+    """The integers a network takes as input, and how real-valued data becomes them.
+
+    An input element is a ``bits``-wide integer, two's complement when ``signed``. Real data
+    ``x`` (what the ANN sees) becomes ``clip(rint(x * scale), low, high)``; the default is
+    uint8 pixels, the ANN seeing ``pixel / 255`` (scale 255). Only the integers are part of
+    the spec; ``scale`` tells the tools how to get them and the float SNN what they mean.
+    """
+
+    bits: int = 8
+    signed: bool = False
+    scale: float = 255.0
+
+    def __post_init__(self) -> None:
+        if self.bits not in INPUT_BITS:
+            raise ValueError(f"input bits={self.bits}: choose one of {INPUT_BITS}")
+        if not (np.isfinite(self.scale) and self.scale > 0):
+            raise ValueError(f"input scale={self.scale} must be a positive finite number")
+
+    @property
+    def low(self) -> int:
+        return -(1 << (self.bits - 1)) if self.signed else 0
+
+    @property
+    def high(self) -> int:
+        return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
+
+    @property
+    def is_pixels(self) -> bool:
+        """uint8 pixels, the ANN seeing pixel / 255: the integers are the data itself."""
+        return self == InputFormat()
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The numpy type of the input integers: uint8, int8, uint16 or int16."""
+        return np.dtype(f"{'i' if self.signed else 'u'}{self.bits // 8}")
+
+    def encode(self, data: np.ndarray) -> np.ndarray:
+        """The network's input integers for ``data`` as the user keeps it (see
+        :func:`ann_view`): ``clip(rint(ann_view(data) * scale), low, high)``, exactly the
+        pixels themselves for uint8 pixels."""
+        data = np.asarray(data)
+        if self.is_pixels and data.dtype == np.uint8:
+            return data
+        scaled = np.rint(ann_view(data).astype(np.float64) * self.scale)
+        return np.clip(scaled, self.low, self.high).astype(self.dtype)
+
+
+INPUT_BITS = (8, 16)
+
+
+def ann_view(data: np.ndarray) -> np.ndarray:
+    """What the ANN sees of ``data`` (float32): uint8 arrays are pixels, seen as
+    ``pixel / 255``; every other dtype holds the real values themselves."""
+    data = np.asarray(data)
+    if data.dtype == np.uint8:
+        return data.astype(np.float32) / 255.0
+    return data.astype(np.float32)
+
+
 @dataclass
 class Network:
     """A spiking network: the integer spec when ``formats`` is set, else the float SNN."""
 
     name: str
-    input_shape: Shape  # (H, W, C) of uint8 pixels
+    input_shape: Shape  # (N,), (L, C) or (H, W, C): the elements in row-major order
     layers: list[SnnLayer]
     config: SnnConfig = field(default_factory=SnnConfig)
     formats: Formats | None = None
+    input_format: InputFormat = field(default_factory=InputFormat)
+
+    def __post_init__(self) -> None:
+        fmt = self.input_format
+        if self.config.input_mode == "poisson" and (fmt.bits != 8 or fmt.signed):
+            raise ValueError(
+                f"Poisson input draws spikes from uint8 values; this network's input is "
+                f"{fmt.bits}-bit {'signed' if fmt.signed else 'unsigned'}: use analog input"
+            )
 
     @property
     def is_integer(self) -> bool:

@@ -4,7 +4,8 @@ Both hardware backends (``hls/plan.py`` and ``rtl/``) read this and add only the
 parallelism. It fixes, once:
 
 * shapes in three dimensions: a feature vector (N,) is (1, 1, N), a sequence (L, C) is
-  (1, L, C), an image (H, W, C) stays; a dense layer consumes its source flattened in
+  (1, L, C), an image (H, W, C) stays; the input is its elements in row-major order, read
+  as the first layer's input shape; a dense layer consumes its source flattened in
   row-major (h, w, c) order;
 * the input encoding of the stream (element width, signedness, analog or Poisson);
 * one *lowered layer* per neuron layer with the max-pool gates that follow it, its
@@ -165,10 +166,15 @@ def _group(net: Network) -> list[tuple[int, NeuronLayer, list[PoolGate]]]:
 def lower(net: Network) -> LoweredNetwork:
     """The lowered network; LoweringError names what no backend can build."""
     groups = _group(net)
+    first = groups[0][1]
     encoding = InputEncoding(
-        shape=shape3(net.input_shape),
+        # the elements in row-major order, as a first conv reads them (a dense layer
+        # flattens whatever it gets)
+        shape=shape3(first.in_shape if first.kind == "conv" else net.input_shape),
         analog=net.config.input_mode == "analog",
         seed=net.config.seed,
+        element_bits=net.input_format.bits,
+        signed=net.input_format.signed,
     )
     source = encoding.shape
     lowered: list[LoweredLayer] = []

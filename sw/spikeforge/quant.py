@@ -83,7 +83,7 @@ def quantize(net: Network, formats: Formats) -> Network:
         quantize_layer(layer, formats) if isinstance(layer, NeuronLayer) else layer
         for layer in net.layers
     ]
-    return Network(net.name, net.input_shape, layers, net.config, formats)
+    return Network(net.name, net.input_shape, layers, net.config, formats, net.input_format)
 
 
 @dataclass
@@ -105,9 +105,11 @@ class LayerBounds:
 
 
 def input_range(net: Network, index: int) -> tuple[int, int]:
-    """The smallest and largest value one input of neuron layer ``index`` carries: a
-    pixel for the analog first layer, a spike (0 or 1) otherwise."""
-    return (0, 255) if net.takes_analog_input(index) else (0, 1)
+    """The smallest and largest value one input of neuron layer ``index`` carries: an
+    input element for the analog first layer, a spike (0 or 1) otherwise."""
+    if net.takes_analog_input(index):
+        return net.input_format.low, net.input_format.high
+    return 0, 1
 
 
 def synaptic_range(net: Network, index: int) -> tuple[np.ndarray, np.ndarray]:

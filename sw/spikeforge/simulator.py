@@ -25,19 +25,29 @@ from .tensor_ops import conv2d, conv_fan_out, dense, exact_float_dtype, pad_nhwc
 
 
 class ImageError(UserError, ValueError):
-    """Images of the wrong shape or dtype for a network."""
+    """Inputs of the wrong shape, dtype or range for a network."""
 
 
-def check_images(images: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
-    """Return ``images`` as (N, H, W, C) uint8 or raise an error that says how to fix it."""
+def check_images(images: np.ndarray, net: Network) -> np.ndarray:
+    """Return ``images`` (N, *input_shape) of the network's input integers, or raise an
+    error that says how to fix them."""
     if not isinstance(images, np.ndarray):
         raise ImageError(f"images must be a numpy array, not {type(images).__name__}")
-    if images.dtype != np.uint8:
+    fmt = net.input_format
+    if fmt.is_pixels and images.dtype != np.uint8:
         raise ImageError(
             f"images must be uint8 pixels (0..255), got dtype {images.dtype}; "
             "convert with np.clip(x, 0, 255).astype(np.uint8) (scale [0, 1] floats by 255 first)"
         )
-    expected = tuple(input_shape)
+    if images.dtype.kind not in "iu" or (
+        images.size and (images.min() < fmt.low or images.max() > fmt.high)
+    ):
+        kind = f"{fmt.bits}-bit {'signed' if fmt.signed else 'unsigned'}"
+        raise ImageError(
+            f"inputs must be integers in {fmt.low}..{fmt.high} (the network's {kind} input), "
+            f"got dtype {images.dtype}; encode real-valued data with net.input_format.encode(x)"
+        )
+    expected = tuple(net.input_shape)
     if images.shape[1:] != expected:
         hint = ""
         if images.shape[1:] == expected[:-1] and expected[-1] == 1:
@@ -93,7 +103,8 @@ class _NeuronState:
         self.layer = layer
         self.exact = net.is_integer
         self.analog = first and net.config.input_mode == "analog"
-        in_max = 255 if self.analog else 1
+        fmt = net.input_format
+        in_max = max(-fmt.low, fmt.high) if self.analog else 1
         abs_w = np.abs(layer.weights.astype(np.float64))
         bound = float(abs_w.reshape(-1, layer.channels).sum(axis=0).max()) * in_max
         self.dtype = exact_float_dtype(bound) if self.exact else np.float32
@@ -187,12 +198,13 @@ def simulate(
     quiet: bool = True,
     workers: int | None = None,
 ) -> SimResult | dict[int, SimResult]:
-    """Run ``images`` (N, H, W, C) uint8 through ``net`` for ``timesteps`` steps.
+    """Run ``images`` (N, *input_shape) of input integers through ``net`` for ``timesteps``
+    steps.
 
     With ``checkpoints`` the run goes to the largest T listed and returns a result per
     T, each identical to a separate run of that length (the simulation is causal).
     """
-    images = check_images(images, net.input_shape)
+    images = check_images(images, net)
     steps = sorted(set(checkpoints)) if checkpoints else [timesteps or net.config.timesteps]
     for step in (steps[0], steps[-1]):
         net.config.check_run_timesteps(step)
@@ -222,15 +234,16 @@ def _simulate_batch(
     saturation = np.zeros((n, len(states)), dtype=np.int64)
     spikes_total = np.zeros(n, dtype=np.int64)
     synops = np.zeros(n, dtype=np.int64)
+    inputs = images.reshape(n, *net.layers[0].in_shape)  # as the first layer reads them
     analog_current = None
     if net.config.input_mode == "analog":
-        analog_current = states[0].current(images)
-        synops += states[0].synops(images)
+        analog_current = states[0].current(inputs)
+        synops += states[0].synops(inputs)
     results: dict[int, SimResult] = {}
     for t in range(steps[-1]):
         x: np.ndarray | None = None
         if analog_current is None:
-            x = poisson_spikes(images, net.config.seed, t, steps[-1])
+            x = poisson_spikes(inputs, net.config.seed, t, steps[-1])
         neuron_index = 0
         for li, layer in enumerate(net.layers):
             if isinstance(layer, PoolGate):

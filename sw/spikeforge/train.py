@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import tf_env  # noqa: F401  (before any keras import: silences TensorFlow's logs)
+from . import (
+    __version__,
+    tf_env,  # noqa: F401  (before any keras import: silences TensorFlow's logs)
+)
 from .architectures import ARCHITECTURES, RELU, Activation
 from .datasets import Dataset
+from .ir import ann_view
+
+# A member of the .keras archive (Keras ignores it) that marks a model spikeforge trained.
+TRAINED_MARKER = "spikeforge.json"
 
 
 def build_model(arch: str, dataset: Dataset, activation: Activation = RELU) -> Any:
@@ -28,7 +38,7 @@ def train_model(
     quiet: bool = False,
     activation: Activation = RELU,
 ) -> Any:
-    """Train ``arch`` on ``dataset`` (uint8 images scaled to [0, 1]); returns the model."""
+    """Train ``arch`` on ``dataset`` (as ``ir.ann_view`` shows it); returns the model."""
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -44,7 +54,7 @@ def train_model(
         metrics=["accuracy"],
     )
     model.fit(
-        images.astype(np.float32) / 255.0,
+        ann_view(images),
         labels,
         batch_size=batch_size,
         epochs=epochs,
@@ -54,14 +64,28 @@ def train_model(
 
 
 def ann_predict(model: Any, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Class predictions of a Keras model on uint8 images."""
-    x = images.astype(np.float32) / 255.0
-    return np.argmax(model.predict(x, batch_size=batch_size, verbose=0), axis=-1)
+    """Class predictions of a Keras model on data as ``ir.ann_view`` shows it."""
+    return np.argmax(model.predict(ann_view(images), batch_size=batch_size, verbose=0), axis=-1)
+
+
+def is_trained_model(path: Path) -> bool:
+    """Whether ``path`` is a .keras archive that :func:`save_model` wrote."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return TRAINED_MARKER in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def save_model(model: Any, path: Path) -> None:
-    """Save atomically: write next to the target, then rename."""
+    """Save atomically with the spikeforge marker: write next to the target, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-    model.save(partial)
-    partial.replace(path)
+    partial = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    try:
+        model.save(partial)
+        with zipfile.ZipFile(partial, "a") as archive:
+            marker = {"kind": "trained model", "written_by": f"spikeforge {__version__}"}
+            archive.writestr(TRAINED_MARKER, json.dumps(marker))
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -246,7 +246,7 @@ class SpikeforgeAccelerator:
     def classify(self, images: np.ndarray, timesteps: int | None = None):
         """Spike counts (N, K) and classes (N,) of any number of images, batch by batch."""
         self._require_open()
-        images = check_images(images, self.net.input_shape)
+        images = check_images(images, self.net)
         steps = self._timesteps if timesteps is None else self._check_timesteps(timesteps)
         n, k = len(images), self.num_classes
         counts, classes = np.zeros((n, k), dtype=np.int64), np.zeros(n, dtype=np.int64)
@@ -266,7 +266,7 @@ class SpikeforgeAccelerator:
     def classify_batch(self, images: np.ndarray, timesteps: int | None = None):
         """One ``ap_start`` for all ``images``; they must fit the DMA buffers."""
         self._require_open()
-        images = check_images(images, self.net.input_shape)
+        images = check_images(images, self.net)
         if len(images) > self.batch_size:
             raise BatchTooLargeError(
                 f"{len(images)} images do not fit the DMA buffers, allocated for "

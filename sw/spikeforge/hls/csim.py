@@ -207,7 +207,7 @@ def csim_images(
     build: CsimBuild, images: np.ndarray, timesteps: int, quiet: bool = True, chunk: int = 500
 ) -> BackendResult:
     """Run well-formed ``images`` through a compiled testbench, ``chunk`` images per call."""
-    images = check_images(images, build.plan.net.input_shape)
+    images = check_images(images, build.plan.net)
     parts: list[BackendResult] = []
     with progress_bar(len(images), f"csim T={timesteps}", quiet, unit="img") as bar:
         for start in range(0, len(images), chunk):
@@ -229,6 +229,6 @@ def run_csim(
 
     The project is generated and compiled once per configuration under ``workdir``.
     """
-    images = check_images(images, net.input_shape)
+    images = check_images(images, net)
     build = build_csim(plan_network(net, options), Path(workdir))
     return csim_images(build, images, timesteps)

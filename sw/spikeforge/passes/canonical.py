@@ -16,7 +16,7 @@ from .. import ir
 from ..ann_numpy import infer_shapes
 from ..frontend.errors import UnsupportedLayerError, refuse
 
-_PASS_THROUGH = (ir.MaxPool, ir.Flatten)  # commute with ReLU and a ReLU cap
+_PASS_THROUGH = (ir.MaxPool, ir.Flatten, ir.Reshape)  # commute with ReLU and a ReLU cap
 
 
 def drop_dropout(graph: ir.AnnGraph) -> ir.AnnGraph:
@@ -107,7 +107,7 @@ def check_canonical(graph: ir.AnnGraph) -> None:
             "network needs at least one (end the model with a Dense layer, one unit per class)"
         )
     first = graph.layers[0]
-    if not isinstance(first, ir.Conv2D | ir.Dense | ir.Flatten):
+    if not isinstance(first, ir.Conv2D | ir.Dense | ir.Flatten | ir.Reshape):
         raise refuse(
             first.name,
             type(first).__name__,

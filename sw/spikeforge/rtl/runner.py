@@ -296,7 +296,7 @@ def simulate_rtl(
 ) -> RtlRun:
     """Run ``images`` through the RTL core (generated and compiled under ``root`` once per
     configuration), ``chunk`` images per simulator launch (all of them with ``waves``)."""
-    images = check_images(images, net.input_shape)
+    images = check_images(images, net)
     steps = timesteps or net.config.timesteps
     build = generate(net, root, plan)
     sim = RtlSim(build, net, waves=waves)
