@@ -14,7 +14,6 @@ import numpy as np
 from .ir import Network
 
 STREAM_BITS = 32
-PIXELS_PER_BEAT = STREAM_BITS // 8
 
 
 @dataclass(frozen=True)
@@ -95,19 +94,40 @@ def register_table_markdown(registers: list[Register]) -> str:
 # --- streams ---------------------------------------------------------------------------
 
 
-def beats_per_image(input_shape: tuple[int, ...]) -> int:
-    return -(-int(np.prod(input_shape)) // PIXELS_PER_BEAT)
+def elements_per_beat(element_bits: int = 8) -> int:
+    """Input elements in one in_r beat: 4 of 8 bits, 2 of 16."""
+    return STREAM_BITS // element_bits
 
 
-def pack_images(images: np.ndarray) -> np.ndarray:
-    """(N, H, W, C) uint8 -> (N, beats) uint32 in_r words: 4 pixels per beat, the first in
-    the low byte; the last beat of an image is zero-padded and carries TLAST."""
-    n = len(images)
-    flat = images.reshape(n, -1)
-    beats = -(-flat.shape[1] // PIXELS_PER_BEAT)
-    padded = np.zeros((n, beats * PIXELS_PER_BEAT), dtype=np.uint8)
+def beats_per_image(input_shape: tuple[int, ...], element_bits: int = 8) -> int:
+    return -(-int(np.prod(input_shape)) // elements_per_beat(element_bits))
+
+
+def pack_images(images: np.ndarray, element_bits: int = 8) -> np.ndarray:
+    """(N, *input_shape) input integers -> (N, beats) uint32 in_r words: the elements in
+    row-major order, ``element_bits`` each (two's complement when negative), the first in
+    the low bits; the last beat of an image is zero-padded and carries TLAST."""
+    n, per = len(images), elements_per_beat(element_bits)
+    flat = images.reshape(n, -1).astype(np.int64) & ((1 << element_bits) - 1)
+    beats = -(-flat.shape[1] // per)
+    padded = np.zeros((n, beats * per), dtype=np.int64)
     padded[:, : flat.shape[1]] = flat
-    return padded.view("<u4").reshape(n, beats).astype(np.uint32)
+    shifts = np.arange(per, dtype=np.int64) * element_bits
+    return (padded.reshape(n, beats, per) << shifts).sum(axis=2).astype(np.uint32)
+
+
+def unpack_images(
+    words: np.ndarray, input_shape: tuple[int, ...], element_bits: int = 8, signed: bool = False
+) -> np.ndarray:
+    """The inverse of :func:`pack_images`: (N, beats) in_r words -> (N, *input_shape) int64."""
+    words = np.asarray(words, dtype=np.int64).reshape(len(words), -1)
+    per, mask = elements_per_beat(element_bits), (1 << element_bits) - 1
+    shifts = np.arange(per, dtype=np.int64) * element_bits
+    values = ((words[:, :, None] >> shifts) & mask).reshape(len(words), -1)
+    values = values[:, : int(np.prod(input_shape))]
+    if signed:
+        values = np.where(values >= 1 << (element_bits - 1), values - (1 << element_bits), values)
+    return values.reshape(len(words), *input_shape)
 
 
 def output_words(counts: np.ndarray, classes: np.ndarray) -> np.ndarray:

@@ -127,7 +127,7 @@ class SpikeforgeAccelerator:
         self.max_timesteps = self.core.max_timesteps
         self.num_classes = net.num_classes
         word = contract.STREAM_BITS // 8
-        self._in_bytes = contract.beats_per_image(net.input_shape) * word
+        self._in_bytes = contract.beats_per_image(net.input_shape, net.input_format.bits) * word
         self._out_bytes = (self.num_classes + 1) * word
         align = _data_width_bytes(self.dma)
         largest = max(self._in_bytes, self._out_bytes)
@@ -283,9 +283,10 @@ class SpikeforgeAccelerator:
                 "load the overlay again"
             )
         n, k = len(images), self.num_classes
-        in_words = contract.beats_per_image(self.net.input_shape)
+        bits = self.net.input_format.bits
+        in_words = contract.beats_per_image(self.net.input_shape, bits)
         out_words = k + 1
-        self._in[:n, :in_words] = contract.pack_images(images)
+        self._in[:n, :in_words] = contract.pack_images(images, bits)
         send, recv = self.dma.sendchannel, self.dma.recvchannel
         self.core.configure(steps, n)
         self._ap_done = False

@@ -50,8 +50,7 @@ class SimulatedCore:
         )
         self.deciding = 0  # register reads left before a pending refusal shows
         self.build_id = build_id(net) if core_build_id is None else core_build_id
-        self.beats = contract.beats_per_image(net.input_shape)
-        self.pixels = int(np.prod(net.input_shape))
+        self.beats = contract.beats_per_image(net.input_shape, net.input_format.bits)
         self.layers = len(net.neuron_layers)
         self.regs = {"TIMESTEPS": 0, "N_IMAGES": 0, "GIE": 0, "IER": 0, "ISR": 0, "STATUS": 0}
         self.saturation = np.zeros(self.layers, dtype=np.int64)
@@ -168,9 +167,11 @@ class SimulatedCore:
 
     def _process(self, words: list[int]) -> None:
         """Run one image through the golden model and queue its K + 1 output beats."""
-        raw = np.zeros(self.beats, dtype="<u4")
-        raw[: len(words)] = words
-        image = raw.view(np.uint8)[: self.pixels].reshape(1, *self.net.input_shape)
+        raw = np.zeros((1, self.beats), dtype=np.uint32)
+        raw[0, : len(words)] = words
+        fmt = self.net.input_format
+        values = contract.unpack_images(raw, self.net.input_shape, fmt.bits, fmt.signed)
+        image = values.astype(fmt.dtype)
         result = simulate(self.net, image, self.regs["TIMESTEPS"], workers=1)
         self.saturation += result.saturation.sum(axis=0)
         words_out = contract.output_words(result.counts, result.classes)[0]
