@@ -94,4 +94,5 @@ def test_model_and_dataset_shapes_must_match(tmp_path, capsys):
     model.save(path)
     assert main(["convert", str(path), "--dataset", "mnist", "--out", str(tmp_path / "o"),
                  "--quiet"]) == 2
-    assert "does not match mnist images" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "the dataset's inputs have shape (28, 28, 1), model input (32, 32, 3)" in err

@@ -228,9 +228,62 @@ def test_missing_dataset_directory_is_not_an_unknown_dataset(tmp_path):
     message = str(info.value)
     assert f"dataset directory {tmp_path / 'no' / 'such' / 'dir'} does not exist" in message
     assert "unknown" not in message
-    assert "'mnist', 'cifar10:DIR' or a directory of MNIST-layout IDX files" in message
+    assert "'mnist', 'cifar10:DIR', a directory of MNIST-layout IDX files" in message
     (tmp_path / "file").write_bytes(b"x")
     with pytest.raises(DatasetError, match=r"is a file, not a directory; --dataset takes"):
         load_dataset(str(tmp_path / "file"))
     with pytest.raises(DatasetError, match=r"CIFAR-10 path .* does not exist; pass cifar10:DIR"):
         load_dataset(f"cifar10:{tmp_path / 'nowhere'}")
+
+
+def test_npz_datasets_of_any_rank_with_or_without_labels(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "jets.npz"
+    x_train, x_test = rng.normal(size=(20, 16)), rng.normal(size=(6, 16))
+    np.savez(path, x_train=x_train, x_test=x_test, y_train=rng.integers(0, 5, 20),
+             y_test=rng.integers(0, 5, 6))
+    data = load_dataset(str(path))
+    assert data.input_shape == (16,) and data.labelled and data.num_classes <= 5
+    np.testing.assert_array_equal(data.test_images, x_test)
+    unlabelled = tmp_path / "seq.npz"
+    np.savez(unlabelled, x_train=rng.normal(size=(5, 12, 2)).astype(np.float32),
+             x_test=rng.normal(size=(3, 12, 2)).astype(np.float32))
+    seq = load_dataset(str(unlabelled))
+    assert seq.input_shape == (12, 2) and not seq.labelled and seq.test_labels is None
+    with pytest.raises(DatasetError, match="has no labels .* training needs them"):
+        _ = seq.num_classes
+    test_only = tmp_path / "test-only.npz"
+    np.savez(test_only, x_test=x_test)
+    assert load_dataset(str(test_only), train=False).train_images.shape == (0, 16)
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"x_test": np.zeros((2, 3))}, r"has no 'x_train' array \(it has x_test\)"),
+        ({"x_train": np.zeros((2, 3)), "x_test": np.zeros((2, 4))}, "differ in shape"),
+        ({"x_train": np.zeros((2, 3)), "x_test": np.full((2, 3), np.nan)}, "NaN or infinite"),
+        ({"x_train": np.zeros((2, 3)), "x_test": np.zeros(2)}, r"expected \(N, features\)"),
+        ({"x_train": np.zeros((2, 3)), "x_test": np.zeros((2, 3)), "y_train": np.zeros(2),
+          "y_test": np.zeros(2)}, "'y_test' has dtype float64; use integer class labels"),
+        ({"x_train": np.zeros((2, 3)), "x_test": np.zeros((2, 3)),
+          "y_train": np.zeros(3, int), "y_test": np.zeros(2, int)}, "one non-negative integer"),
+        ({"x_train": np.zeros((2, 3)), "x_test": np.zeros((2, 3)),
+          "y_test": np.zeros(2, int)}, "give labels for both splits"),
+    ],
+)
+def test_npz_refusals_name_the_array_and_the_fix(tmp_path, arrays, message):
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(DatasetError, match=message):
+        load_dataset(str(path))
+
+
+def test_a_truncated_npz_is_refused(tmp_path):
+    path = tmp_path / "cut.npz"
+    np.savez(path, x_train=np.zeros((4, 3)), x_test=np.zeros((4, 3)))
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(DatasetError, match=r"not a readable \.npz file.*np\.savez"):
+        load_dataset(str(path))
+    with pytest.raises(DatasetError, match="does not exist"):
+        load_dataset(str(tmp_path / "absent.npz"))

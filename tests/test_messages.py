@@ -168,7 +168,7 @@ def test_missing_dataset_directory(tmp_path, capsys, saved_model):
                                 "--out", str(tmp_path / "net")])
     assert "dataset directory /no/such/dir does not exist" in message
     assert "unknown dataset" not in message
-    assert "'mnist', 'cifar10:DIR' or a directory of MNIST-layout IDX files" in message
+    assert "'mnist', 'cifar10:DIR', a directory of MNIST-layout IDX files" in message
 
 
 def test_evaluate_needs_only_the_test_split(tmp_path, capsys, saved_model):
@@ -182,12 +182,12 @@ def test_evaluate_needs_only_the_test_split(tmp_path, capsys, saved_model):
                  "--calibration", "40", "--quiet"]) == 0
     capsys.readouterr()
     assert main(["evaluate", str(net), "--dataset", str(test_only), "--quiet"]) == 0
-    assert "on 7 images" in capsys.readouterr().out
+    assert "on 7 inputs" in capsys.readouterr().out
 
-    from spikeforge.cli.hls import test_slice
+    from spikeforge.cli.common import test_split
 
     args = argparse.Namespace(net=net, dataset=str(test_only), quiet=True)
-    images, labels = test_slice(args, 5)
+    images, labels = test_split(args, 5)
     assert images.shape == (5, 6, 6, 1) and labels.shape == (5,)
 
     message = error_of(capsys, ["convert", str(saved_model), "--dataset", str(test_only),

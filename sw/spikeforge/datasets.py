@@ -1,10 +1,12 @@
-"""Datasets as uint8 NHWC arrays: MNIST (fetched once, cached, MD5-checked), any directory
-of IDX files in the MNIST layout, and CIFAR-10 from the official files the user supplies.
+"""Datasets: MNIST (fetched once, cached, MD5-checked), any directory of IDX files in the
+MNIST layout, CIFAR-10 from the official files the user supplies (all uint8 NHWC images),
+and ``.npz`` files of any numeric arrays (images, sequences or feature vectors; uint8 arrays
+are pixels, other dtypes real values: ``ir.ann_view``), with or without labels.
 
 ``--dataset`` strings: ``mnist``, ``cifar10:PATH`` (a directory holding the python or binary
-batches, or the tarball itself), or a directory path holding IDX files. Commands that only
-measure (evaluate, hls, report) load the test split alone (``train=False``): an IDX directory
-then needs only the ``t10k-*`` files.
+batches, or the tarball itself), a directory path holding IDX files, or ``FILE.npz``.
+Commands that only measure (evaluate, hls, report, sim) load the test split alone
+(``train=False``): an IDX directory then needs only the ``t10k-*`` files.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import pickle
 import tarfile
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,9 +41,10 @@ IDX_SPLITS = {
 
 
 DATASET_FORMS = (
-    "--dataset takes 'mnist', 'cifar10:DIR' or a directory of MNIST-layout IDX files "
+    "--dataset takes 'mnist', 'cifar10:DIR', a directory of MNIST-layout IDX files "
     "(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
-    "t10k-labels-idx1-ubyte, optionally .gz; evaluate needs only the t10k files)"
+    "t10k-labels-idx1-ubyte, optionally .gz; evaluate needs only the t10k files) or an .npz "
+    "file with arrays x_train, x_test and optionally y_train, y_test"
 )
 
 
@@ -51,18 +55,49 @@ class DatasetError(UserError):
 @dataclass
 class Dataset:
     name: str
-    train_images: np.ndarray  # (N, H, W, C) uint8
-    train_labels: np.ndarray  # (N,) int64
+    train_images: np.ndarray  # (N, *shape): uint8 pixels or real values (ir.ann_view)
+    train_labels: np.ndarray | None  # (N,) int64; None in a dataset without labels
     test_images: np.ndarray
-    test_labels: np.ndarray
+    test_labels: np.ndarray | None
+
+    @property
+    def labelled(self) -> bool:
+        return self.test_labels is not None
 
     @property
     def num_classes(self) -> int:
+        if self.train_labels is None or self.test_labels is None:
+            raise DatasetError(
+                f"dataset {self.name} has no labels (y_train, y_test); training needs them"
+            )
         return int(np.concatenate([self.train_labels, self.test_labels]).max()) + 1
 
     @property
-    def input_shape(self) -> tuple[int, int, int]:
-        return tuple(self.test_images.shape[1:])  # type: ignore[return-value]
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.test_images.shape[1:])
+
+
+def fit_inputs(data: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """``data`` (N, ...) viewed as (N, *shape) where the two differ only by axes of size one
+    ((28, 28, 1) images for a (28, 28) input); DatasetError otherwise."""
+    have = tuple(data.shape[1:])
+    if have == tuple(shape):
+        return data
+    if [d for d in have if d != 1] == [d for d in shape if d != 1]:
+        return data.reshape(len(data), *shape)
+    raise DatasetError(
+        f"the dataset's inputs have shape {have}, {name} takes {tuple(shape)}; use the dataset "
+        "the model was trained on"
+    )
+
+
+def absolute_spec(spec: str) -> str:
+    """A ``--dataset`` string that names the same dataset from any working directory."""
+    if spec == "mnist":
+        return spec
+    if spec.startswith("cifar10:"):
+        return "cifar10:" + str(Path(spec.split(":", 1)[1]).expanduser().resolve())
+    return str(Path(spec).expanduser().resolve())
 
 
 def _no_training(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -141,6 +176,66 @@ def load_idx_dir(directory: Path, name: str | None = None, train: bool = True) -
         arrays[split] = (images, labels.astype(np.int64))
     test = arrays["test"]
     return Dataset(name or directory.name, *arrays.get("train", _no_training(test[0])), *test)
+
+
+# --- .npz ----------------------------------------------------------------------------
+
+
+def _npz_array(npz, key: str, path: Path, kinds: str) -> np.ndarray:
+    array = npz[key]
+    if array.dtype.kind not in kinds:
+        wanted = "integer class labels" if "f" not in kinds else "a numeric array"
+        raise DatasetError(f"{path}: '{key}' has dtype {array.dtype}; use {wanted}")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise DatasetError(f"{path}: '{key}' holds NaN or infinite values; clean the data")
+    return array
+
+
+def _npz_split(npz, split: str, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    if f"x_{split}" not in npz.files:
+        raise DatasetError(
+            f"{path} has no 'x_{split}' array (it has {', '.join(npz.files) or 'none'}); "
+            f"save the {split} inputs as x_{split}"
+        )
+    x = _npz_array(npz, f"x_{split}", path, "iuf")
+    y = _npz_array(npz, f"y_{split}", path, "iu") if f"y_{split}" in npz.files else None
+    if not 2 <= x.ndim <= 4:
+        raise DatasetError(
+            f"{path}: 'x_{split}' has shape {x.shape}; expected (N, features), "
+            "(N, length, channels), (N, height, width) or (N, height, width, channels)"
+        )
+    if y is not None and (y.shape != (len(x),) or (y.size and y.min() < 0)):
+        raise DatasetError(
+            f"{path}: 'y_{split}' must hold one non-negative integer label per input "
+            f"({len(x)}), got shape {y.shape}"
+        )
+    return x, None if y is None else y.astype(np.int64)
+
+
+def load_npz(path: Path, train: bool = True) -> Dataset:
+    """A dataset from an .npz file: ``x_train``, ``x_test`` (N, ...) and optionally
+    ``y_train``, ``y_test`` (N,) integer labels (the test split alone if not ``train``)."""
+    if not path.is_file():
+        raise DatasetError(f"dataset file {path} does not exist; {DATASET_FORMS}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            test = _npz_split(npz, "test", path)
+            training = _npz_split(npz, "train", path) if train else None
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        raise DatasetError(
+            f"{path} is not a readable .npz file ({err}); save it with np.savez(path, "
+            "x_train=..., x_test=..., y_train=..., y_test=...)"
+        ) from err
+    if training is None:
+        training = (np.zeros((0, *test[0].shape[1:]), test[0].dtype), None)
+    elif training[0].shape[1:] != test[0].shape[1:]:
+        raise DatasetError(
+            f"{path}: x_train inputs {training[0].shape[1:]} and x_test inputs "
+            f"{test[0].shape[1:]} differ in shape"
+        )
+    elif (training[1] is None) != (test[1] is None):
+        raise DatasetError(f"{path}: give labels for both splits (y_train and y_test) or neither")
+    return Dataset(path.stem, *training, *test)
 
 
 # --- MNIST ---------------------------------------------------------------------------
@@ -275,6 +370,8 @@ def load_dataset(spec: str, quiet: bool = False, train: bool = True) -> Dataset:
             "binary batches (or the tarball) from https://www.cs.toronto.edu/~kriz/cifar.html"
         )
     path = Path(spec).expanduser()
+    if path.suffix == ".npz":
+        return load_npz(path, train=train)
     if path.is_dir():
         return load_idx_dir(path, train=train)
     if path.exists():

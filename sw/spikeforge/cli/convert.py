@@ -7,8 +7,8 @@ import dataclasses
 from pathlib import Path
 
 from ..errors import UserError
-from ..ir import Formats, SnnConfig
-from .common import add_dataset, add_quiet, info, positive_int
+from ..ir import INPUT_BITS, Formats, SnnConfig
+from .common import add_dataset, add_quiet, info, positive_float, positive_int
 from .model_args import add_model
 
 _DEFAULT_FORMATS = Formats()
@@ -86,6 +86,23 @@ def add_snn_options(parser: argparse.ArgumentParser) -> None:
         help="max-pool: the paper's gate (spikes of the most active input), or running-max "
         "(output count = highest input count; better at small T)",
     )
+    inputs = parser.add_argument_group(
+        "input integers (default: uint8 pixels as they are; real-valued data quantized per "
+        "tensor from the calibration data)"
+    )
+    inputs.add_argument("--input-bits", type=int, choices=INPUT_BITS, help="8 (default) or 16")
+    inputs.add_argument(
+        "--input-signed",
+        action=argparse.BooleanOptionalAction,
+        help="two's complement inputs (default: when the calibration data has negative values)",
+    )
+    inputs.add_argument(
+        "--input-scale",
+        type=positive_float,
+        metavar="S",
+        help="input integer = round(value x S) (default: the largest integer over the "
+        "calibration data's largest magnitude)",
+    )
     widths = parser.add_argument_group("word widths (bits)")
     for name in ("weight_bits", "bias_bits", "threshold_bits", "membrane_bits"):
         widths.add_argument(
@@ -112,7 +129,13 @@ def options_from_args(args: argparse.Namespace):
     except ValueError as err:
         raise UserError(str(err)) from err
     return ConvertOptions(
-        percentile=args.norm, use_caps=not args.ignore_caps, config=config, formats=formats
+        percentile=args.norm,
+        use_caps=not args.ignore_caps,
+        config=config,
+        formats=formats,
+        input_bits=args.input_bits,
+        input_signed=args.input_signed,
+        input_scale=args.input_scale,
     )
 
 
@@ -133,7 +156,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..datasets import load_dataset
+    from ..datasets import absolute_spec, fit_inputs, load_dataset
     from ..flow import run_flow
     from ..frontend.graph import load_graph
     from ..frontend.sources import KERAS_SUFFIXES
@@ -145,19 +168,16 @@ def run(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset, args.quiet)
     info(args, f"reading {args.model}")
     graph = load_graph(args.model, args.weights)
-    if tuple(graph.input_shape) != dataset.input_shape:
-        raise UserError(
-            f"model input {graph.input_shape} does not match {dataset.name} images "
-            f"{dataset.input_shape}"
-        )
-    calibration = dataset.train_images[: args.calibration]
-    state = run_flow(
-        graph, calibration, options, verify_images=dataset.test_images[:64], quiet=args.quiet
-    )
+    model_name = f"model input {graph.input_shape} of {args.model.name}"
+    calibration = fit_inputs(dataset.train_images[: args.calibration], graph.input_shape,
+                             model_name)
+    verify = fit_inputs(dataset.test_images[:64], graph.input_shape, model_name)
+    state = run_flow(graph, calibration, options, verify_images=verify, quiet=args.quiet)
     conversion = {
         "model": str(args.model.resolve()),
         "weights": None if args.weights is None else str(args.weights.resolve()),
-        "dataset": args.dataset,
+        "dataset": absolute_spec(args.dataset),
+        "input_format": dataclasses.asdict(state.int_net.input_format),
         "calibration_images": len(calibration),
         "normalization": "none" if options.percentile is None else options.percentile,
         "threshold_balancing": options.use_caps,

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import add_dataset, add_quiet, positive_int
+from .common import (
+    accuracy,
+    accuracy_text,
+    add_dataset,
+    add_quiet,
+    network_inputs,
+    positive_int,
+)
 
 BACKENDS = ("ann", "float", "golden")
 
@@ -61,66 +68,71 @@ def ann_classes(net_dir: Path, images: np.ndarray) -> np.ndarray:
 
 
 def evaluate(
-    net_dir: Path, images, labels, backend: str, timesteps: int | None, quiet: bool
+    net_dir: Path,
+    data: np.ndarray,
+    labels: np.ndarray | None,
+    backend: str,
+    timesteps: int | None,
+    quiet: bool,
 ) -> dict:
-    """Run one backend on ``images``; returns the figures ``--json`` prints."""
+    """Run one backend on ``data`` (as the dataset keeps it); returns the figures ``--json``
+    prints: accuracy (None without labels) and, for the spiking backends, the agreement of
+    their classes with the ANN's."""
     from ..netdir import load_float_network, load_int_network
-    from ..verify import check_labels
 
-    start = time.perf_counter()
-    check_labels(labels, load_int_network(net_dir).num_classes)
+    int_net = load_int_network(net_dir)
+    inputs = network_inputs(int_net, data, labels)
+    figures: dict = {"backend": backend, "n": len(data), "timesteps": None,
+                     "spikes_per_image": None, "synops_per_image": None,
+                     "saturation_events": None, "agreement": None}
     if backend == "ann":
-        classes = ann_classes(net_dir, images)
-        seconds = time.perf_counter() - start
-        return {
-            "backend": "ann",
-            "n": len(labels),
-            "timesteps": None,
-            "accuracy": float((classes == labels).mean()),
-            "spikes_per_image": None,
-            "synops_per_image": None,
-            "saturation_events": None,
-            "seconds": seconds,
-            "images_per_second": len(labels) / seconds,
-        }
-    from ..simulator import simulate
+        start = time.perf_counter()
+        classes = ann_classes(net_dir, data)
+    else:
+        from ..simulator import simulate
 
-    net = load_int_network(net_dir) if backend == "golden" else load_float_network(net_dir)
-    steps = timesteps or net.config.timesteps
-    result = simulate(net, images, steps, quiet=quiet)
+        reference = ann_classes(net_dir, data)
+        net = int_net if backend == "golden" else load_float_network(net_dir)
+        steps = timesteps or net.config.timesteps
+        start = time.perf_counter()
+        result = simulate(net, inputs, steps, quiet=quiet)
+        classes = result.classes
+        figures.update(
+            timesteps=steps,
+            spikes_per_image=float(result.spikes.mean()),
+            synops_per_image=float(result.synops.mean()),
+            saturation_events=int(result.saturation.sum()) if net.is_integer else None,
+            agreement=float((classes == reference).mean()),
+        )
     seconds = time.perf_counter() - start
-    return {
-        "backend": backend,
-        "n": len(labels),
-        "timesteps": steps,
-        "accuracy": result.accuracy(labels),
-        "spikes_per_image": float(result.spikes.mean()),
-        "synops_per_image": float(result.synops.mean()),
-        "saturation_events": int(result.saturation.sum()) if net.is_integer else None,
-        "seconds": seconds,
-        "images_per_second": len(labels) / seconds,
-    }
+    figures.update(
+        accuracy=accuracy(classes, labels),
+        seconds=seconds,
+        images_per_second=len(data) / seconds,
+    )
+    return figures
 
 
 def run(args: argparse.Namespace) -> int:
     from ..datasets import load_dataset
 
     dataset = load_dataset(args.dataset, args.quiet, train=False)
-    images, labels = dataset.test_images, dataset.test_labels
+    data, labels = dataset.test_images, dataset.test_labels
     if args.limit:
-        images, labels = images[: args.limit], labels[: args.limit]
-    figures = evaluate(args.net, images, labels, args.backend, args.timesteps, args.quiet)
+        data, labels = data[: args.limit], None if labels is None else labels[: args.limit]
+    figures = evaluate(args.net, data, labels, args.backend, args.timesteps, args.quiet)
     if args.json:
         print(json.dumps(figures))
         return 0
-    accuracy = 100 * figures["accuracy"]
-    line = f"{figures['backend']}: accuracy {accuracy:.2f}% on {figures['n']} images"
+    parts = [f"{figures['backend']}: {accuracy_text(figures['accuracy'])} on {figures['n']} inputs"]
+    if figures["agreement"] is not None:
+        parts.append(f"{100 * figures['agreement']:.2f}% agree with the ANN")
     if figures["timesteps"] is not None:
-        line += (
-            f", T={figures['timesteps']}, {figures['spikes_per_image']:.0f} spikes/image, "
+        parts.append(
+            f"T={figures['timesteps']}, {figures['spikes_per_image']:.0f} spikes/image, "
             f"{figures['synops_per_image']:.0f} synops/image"
         )
     if figures["saturation_events"] is not None:
-        line += f", {figures['saturation_events']} saturation events"
-    print(line + f" ({figures['images_per_second']:.0f} images/s)")
+        parts.append(f"{figures['saturation_events']} saturation events")
+    print(", ".join(parts) + f" ({figures['images_per_second']:.0f} inputs/s)")
     return 0

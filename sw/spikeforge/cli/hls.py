@@ -4,14 +4,20 @@ images and compare it with the golden model; with ``--vitis``, run the Vitis HLS
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import UserError
-from .common import DATASET_HELP, add_quiet, info, positive_int
+from .common import (
+    DATASET_HELP,
+    accuracy,
+    accuracy_text,
+    add_quiet,
+    info,
+    network_inputs,
+    positive_int,
+    test_split,
+)
 
 DEFAULT_OUT = Path("build/hls")
 
@@ -62,27 +68,6 @@ def hls_options(args: argparse.Namespace):
         )
     except ValueError as err:
         raise UserError(str(err)) from None
-
-
-def dataset_name(net_dir: Path, given: str | None) -> str:
-    """``--dataset``, or the one the network was converted with."""
-    if given:
-        return given
-    try:
-        return json.loads((Path(net_dir) / "conversion.json").read_text())["dataset"]
-    except (OSError, ValueError, KeyError):
-        raise UserError(
-            f"{net_dir}/conversion.json does not name the dataset; pass --dataset"
-        ) from None
-
-
-def test_slice(args: argparse.Namespace, count: int) -> tuple[np.ndarray, np.ndarray]:
-    from ..datasets import load_dataset
-
-    dataset = load_dataset(dataset_name(args.net, args.dataset), args.quiet, train=False)
-    if count > len(dataset.test_images):
-        raise UserError(f"--images {count}: the test split has {len(dataset.test_images)} images")
-    return dataset.test_images[:count], dataset.test_labels[:count]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -137,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     from ..netdir import load_int_network
     from ..outdir import claim_output
     from ..simulator import simulate
-    from ..verify import check_labels, compare
+    from ..verify import compare
 
     claim_output(args.out, KIND, inputs=[args.net])
     net = load_int_network(args.net)
@@ -148,8 +133,8 @@ def run(args: argparse.Namespace) -> int:
     if args.vitis:
         require_vitis()  # fail before minutes of csim
     plan = plan_network(net, hls_options(args))
-    images, labels = test_slice(args, args.images)
-    check_labels(labels, net.num_classes)
+    data, labels = test_split(args, args.images)
+    images = network_inputs(net, data, labels)
     info(args, f"hls: writing the project to {args.out}")
     vectors = images[: max(args.vectors, 0)]
     generate_project(plan, args.out, vectors, steps_list[0])
@@ -165,11 +150,11 @@ def run(args: argparse.Namespace) -> int:
         expected = simulate(net, images, steps, quiet=args.quiet)
         comparison = compare(result, expected)
         failed |= not comparison.ok
-        accuracy = 100 * float(np.mean(result.classes == labels))
         print(
             f"T={steps}: csim vs golden: {comparison.describe()}; "
-            f"{len(comparison.mismatched_images)} mismatches; accuracy {accuracy:.2f}% on "
-            f"{len(images)} images; csim {seconds:.1f} s ({len(images) / seconds:.0f} images/s)"
+            f"{len(comparison.mismatched_images)} mismatches; "
+            f"{accuracy_text(accuracy(result.classes, labels))} on {len(images)} inputs; "
+            f"csim {seconds:.1f} s ({len(images) / seconds:.0f} inputs/s)"
         )
     if args.vitis:
         log = run_vitis(args.out, vitis_steps, args.quiet)

@@ -12,8 +12,8 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import DATASET_HELP, add_quiet, info, positive_int
-from .hls import DEFAULT_OUT, add_hls_options, hls_options, test_slice
+from .common import DATASET_HELP, add_quiet, info, network_inputs, positive_int, test_split
+from .hls import DEFAULT_OUT, add_hls_options, hls_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -177,7 +177,8 @@ def run(args: argparse.Namespace) -> int:
     steps = args.timesteps or net.config.timesteps
     net.config.check_run_timesteps(steps)
     plan = plan_network(net, hls_options(args))
-    images, _ = test_slice(args, args.images)
+    data, labels = test_split(args, args.images)
+    images = network_inputs(net, data, labels)
     info(args, f"report: replaying {len(images)} images through the golden model")
     report = build_report(net, plan, images, steps, args.hls_dir)
     print(json.dumps(report) if args.json else render(report), end="" if not args.json else "\n")

@@ -7,10 +7,17 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import UserError
-from .common import DATASET_HELP, add_quiet, info, positive_int
+from .common import (
+    DATASET_HELP,
+    accuracy,
+    accuracy_text,
+    add_quiet,
+    info,
+    network_inputs,
+    positive_int,
+    test_split,
+)
 
 DEFAULT_BUILD = Path("build/rtl")
 
@@ -115,23 +122,11 @@ def plan_for(net, args: argparse.Namespace):
     return default_plan(build_stages(net), limits)
 
 
-def _dataset(net_dir: Path, given: str | None) -> str:
-    if given:
-        return given
-    try:
-        return json.loads((net_dir / "conversion.json").read_text())["dataset"]
-    except (OSError, ValueError, KeyError):
-        raise UserError(
-            f"{net_dir}/conversion.json does not name the dataset; pass --dataset"
-        ) from None
-
-
 def run(args: argparse.Namespace) -> int:
-    from ..datasets import load_dataset
     from ..netdir import load_int_network
     from ..rtl.perf import Throughput, accumulate_lanes
     from ..rtl.runner import simulate_rtl
-    from ..verify import check_labels, compare, golden
+    from ..verify import compare, golden
 
     for name in ("gaps", "backpressure"):
         if not 0.0 <= getattr(args, name) < 1.0:
@@ -139,11 +134,8 @@ def run(args: argparse.Namespace) -> int:
     net = load_int_network(args.net)
     steps = args.timesteps or net.config.timesteps
     net.config.check_run_timesteps(steps)
-    dataset = load_dataset(_dataset(args.net, args.dataset), args.quiet, train=False)
-    if args.images > len(dataset.test_images):
-        raise UserError(f"--images {args.images}: the test split has {len(dataset.test_images)}")
-    images, labels = dataset.test_images[: args.images], dataset.test_labels[: args.images]
-    check_labels(labels, net.num_classes)
+    data, labels = test_split(args, args.images)
+    images = network_inputs(net, data, labels)
     info(args, f"rtl: building/simulating {net.name} in {args.build_dir} (first build: minutes)")
     sim = simulate_rtl(
         net,
@@ -169,8 +161,8 @@ def run(args: argparse.Namespace) -> int:
         "network": net.name,
         "images": len(images),
         "timesteps": steps,
-        "accuracy": float(np.mean(sim.result.classes == labels)),
-        "golden_accuracy": float(np.mean(expected.classes == labels)),
+        "accuracy": accuracy(sim.result.classes, labels),
+        "golden_accuracy": accuracy(expected.classes, labels),
         "mismatched_images": len(verdict.mismatched_images),
         "saturation_equal": verdict.saturation_equal,
         "status": sim.result.status,
@@ -184,9 +176,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(figures))
     else:
         print(
-            f"rtl {net.name}: {len(images)} test images, T={steps}\n"
-            f"  accuracy {100 * figures['accuracy']:.2f}% "
-            f"(golden model {100 * figures['golden_accuracy']:.2f}%)\n"
+            f"rtl {net.name}: {len(images)} test inputs, T={steps}\n"
+            f"  {accuracy_text(figures['accuracy'])} "
+            f"(golden model: {accuracy_text(figures['golden_accuracy'])})\n"
             f"  mismatches: {verdict.describe()}\n"
             f"  {perf.describe()}\n"
             f"  build: {sim.directory}"
