@@ -3,14 +3,38 @@ model (and the golden model against hand-worked cases).
 
 ``random_network(seed)`` draws layer stacks, shapes, strides, paddings, word widths and run
 modes (reset, input, initial membrane, max-pool mode); weights and thresholds are scaled so
-that neurons actually spike, and narrow membranes make saturation happen.
+that neurons actually spike, and narrow membranes make saturation happen. The input is an
+image (H, W, C), a sequence (L, C) read by Conv1D-like layers (kernels 1 x k), or a
+feature vector (N,) read by dense layers, of uint8 pixels or of 8- or 16-bit signed or
+unsigned integers (drawn from a stream of its own, so that an image network of uint8
+pixels is the one the same seed gave before inputs had a format).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from spikeforge.ir import Formats, Network, NeuronLayer, PoolGate, SnnConfig, conv_output_size
+from spikeforge.ir import (
+    Formats,
+    InputFormat,
+    Network,
+    NeuronLayer,
+    PoolGate,
+    SnnConfig,
+    conv_output_size,
+)
+
+RANKS = (3, 2, 1)  # image, sequence, feature vector
+
+
+def _input_kind(seed: int, poisson: bool) -> tuple[int, InputFormat]:
+    """The input's rank and format: images of uint8 pixels half of the time."""
+    rng = np.random.default_rng([seed, 22])
+    rank = int(rng.choice(RANKS, p=[0.6, 0.2, 0.2]))
+    if poisson or rng.random() < 0.4:
+        return rank, InputFormat()
+    bits = int(rng.choice([8, 16]))
+    return rank, InputFormat(bits, bool(rng.random() < 0.6), float(rng.uniform(1, 300)))
 
 
 def _weights(rng: np.random.Generator, shape: tuple[int, ...], bits: int) -> np.ndarray:
@@ -53,16 +77,22 @@ def random_network(seed: int, max_side: int = 9) -> Network:
         timesteps=int(rng.integers(1, max_t + 1)),
         max_timesteps=max_t,
     )
+    rank, input_format = _input_kind(seed, config.input_mode == "poisson")
     shape = (
         int(rng.integers(3, max_side + 1)),
         int(rng.integers(3, max_side + 1)),
         int(rng.integers(1, 4)),
     )
-    input_shape = shape
+    if rank == 2:
+        shape = (1, shape[1], shape[2])
+    input_shape = {3: shape, 2: shape[1:], 1: (int(np.prod(shape)),)}[rank]
     layers: list[NeuronLayer | PoolGate] = []
-    in_max = 255 if config.input_mode == "analog" else 1
-    for _ in range(int(rng.integers(0, 3))):
+    in_max = 1
+    if config.input_mode == "analog":
+        in_max = max(-input_format.low, input_format.high)
+    for _ in range(int(rng.integers(0, 3)) if rank > 1 else 0):
         kh, kw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        kh = 1 if rank == 2 else kh  # a sequence's kernels are 1 x k
         if kh > shape[0] or kw > shape[1]:
             break
         sh, sw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
@@ -89,6 +119,7 @@ def random_network(seed: int, max_side: int = 9) -> Network:
         )
         shape, in_max = (*out_hw, cout), 1
         ph, pw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        ph = 1 if rank == 2 else ph
         if rng.random() < 0.6 and ph <= shape[0] and pw <= shape[1] and ph * pw > 1:
             psh, psw = int(rng.integers(1, ph + 1)), int(rng.integers(1, pw + 1))
             ppads = tuple(int(rng.integers(0, k)) for k in (ph, ph, pw, pw))
@@ -119,12 +150,21 @@ def random_network(seed: int, max_side: int = 9) -> Network:
             )
         )
         shape, in_max = (units,), 1
-    return Network(f"random{seed}", input_shape, layers, config, formats)
+    return Network(f"random{seed}", input_shape, layers, config, formats, input_format)
 
 
 def random_images(seed: int, net: Network, count: int) -> np.ndarray:
-    """uint8 images with a mix of zeros, mid-range values and full-scale pixels."""
+    """Inputs of the network's format with a mix of zeros, mid-range and extreme values
+    (uint8 pixels for an image network of the default format)."""
     rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, size=(count, *net.input_shape), dtype=np.uint8)
+    fmt = net.input_format
+    if fmt.is_pixels:
+        pixels = rng.integers(0, 256, size=(count, *net.input_shape), dtype=np.uint8)
+        pixels[rng.random(pixels.shape) < 0.4] = 0
+        return pixels
+    images = rng.integers(fmt.low, fmt.high + 1, size=(count, *net.input_shape))
     images[rng.random(images.shape) < 0.4] = 0
-    return images
+    extreme = rng.random(images.shape)
+    images[extreme < 0.05] = fmt.low
+    images[extreme > 0.95] = fmt.high
+    return images.astype(fmt.dtype)
