@@ -42,7 +42,8 @@ def test_iterations_equal_the_testbench_trace(seed, max_lanes, pool, cycles_dir)
     net = dataclasses.replace(net, config=dataclasses.replace(net.config, pool=pool))
     images = random_images(seed, net, 6)
     plan = plan_network(net, HlsOptions(max_lanes=max_lanes))
-    run = run_beats(build_csim(plan, cycles_dir), image_beats(images), net.config.timesteps, 6)
+    beats = image_beats(images, plan.input.element_bits)
+    run = run_beats(build_csim(plan, cycles_dir), beats, net.config.timesteps, 6)
     assert model_iterations(plan, images, net.config.timesteps) == run.trace
 
 

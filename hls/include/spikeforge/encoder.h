@@ -1,18 +1,24 @@
-// spikeforge HLS library: the input stage. Reads one image from in_r (4 uint8 pixels
-// per 32-bit beat, the first in the low byte, row-major (h, w, c); TLAST on the last beat)
-// and encodes it for the first neuron layer:
-//   analog:  once per image, one event per pixel position with any nonzero channel,
-//            carrying the C pixel values (VB = 8);
-//   poisson: every timestep, one event per position with any spiking channel; channel
-//            i spikes when pixel[i] > (x >> 24) for the next state x of the spec's
-//            xorshift32 generator, seeded at every image, stepped in (h, w, c) order.
+// spikeforge HLS library: the input stage. Reads one input from in_r (32-bit beats of
+// EB-bit elements, 4 x 8 or 2 x 16 bits, the first in the low bits, two's complement when
+// signed, row-major (h, w, c); TLAST on the last beat) and encodes it for the first neuron
+// layer, in words of G consecutive channels of a position (all C of them, or groups when
+// C is wide, e.g. a feature vector's N elements at its single position):
+//   analog:  once per input, one event per (position, group) with any nonzero element,
+//            carrying the G element values (the word's value_t: EB bits, signed or not);
+//   poisson: every timestep, one event per (position, group) with any spiking channel;
+//            channel i spikes when pixel[i] > (x >> 24) for the next state x of the spec's
+//            xorshift32 generator, seeded at every image, stepped in (h, w, c) order
+//            (Poisson input takes uint8 pixels only, docs/spec.md).
+// The element format is the out word's: EB = value_bits and value_t for analog input,
+// uint8 for Poisson input (whose words carry 1-bit spikes).
 // Malformed streams (docs/hardware-contract.md): TLAST early ends the image, the rest
 // reads as 0 (STATUS bit 0); TLAST missing on the last beat sets STATUS bit 1 and the
 // beats up to and including the next TLAST are dropped before the next image is read,
 // even if that image belongs to the next run (the flag is kept across calls; ap_rst_n
 // clears it). ap_done does not wait for that TLAST.
 //
-// CFG: height, width, channels, beats, stage, poisson, seed, out_word_t (G = channels).
+// CFG: height, width, channels, beats, pixel_banks, stage, poisson, seed, out_word_t
+//      (its group G divides channels).
 #ifndef SPIKEFORGE_ENCODER_H_
 #define SPIKEFORGE_ENCODER_H_
 
@@ -50,9 +56,35 @@ inline ap_uint<32> xorshift32(ap_uint<32> x) {
     return x;
 }
 
+// The input elements: the analog word's values, or uint8 pixels for Poisson input.
+template <class CFG, bool POISSON = CFG::poisson>
+struct input_element {
+    typedef typename CFG::out_word_t::value_t type;
+    static const unsigned bits = CFG::out_word_t::value_bits;
+};
 template <class CFG>
-void read_image(hls::stream<axis_word>& in, ap_uint<8> pixels[CFG::beats * 4],
+struct input_element<CFG, true> {
+    typedef ap_uint<8> type;
+    static const unsigned bits = 8;
+};
+
+template <class CFG>
+struct input_layout {
+    typedef typename input_element<CFG>::type element_t;
+    static const unsigned element_bits = input_element<CFG>::bits;
+    static const unsigned per_beat = 32 / element_bits;  // elements in one in_r beat
+    static const unsigned size = CFG::beats * per_beat;  // the buffer, the last beat's padding included
+    static const unsigned group = CFG::out_word_t::group;
+    static const unsigned groups = CFG::channels / group;
+    static_assert(element_bits == 8 || element_bits == 16, "input elements are 8 or 16 bits");
+    static_assert(CFG::channels % group == 0, "the input's word group divides its channels");
+    static_assert(size >= CFG::height * CFG::width * CFG::channels, "beats hold the whole input");
+};
+
+template <class CFG>
+void read_image(hls::stream<axis_word>& in, typename input_layout<CFG>::element_t elements[input_layout<CFG>::size],
                 status_t& flags) {
+    typedef input_layout<CFG> L;
     static bool drain = false;
 #pragma HLS RESET variable = drain
     if (drain) {
@@ -84,33 +116,39 @@ read_loop:
                 drain = true;
             }
         }
-        for (int q = 0; q < 4; q++) {
+        for (unsigned q = 0; q < L::per_beat; q++) {
 #pragma HLS UNROLL
-            pixels[4 * b + q] = data.range(8 * q + 7, 8 * q);
+            // the element's bits: two's complement for a signed element_t
+            elements[L::per_beat * b + q] = data.range(L::element_bits * q + L::element_bits - 1, L::element_bits * q);
         }
     }
 }
 
-// Analog input: the nonzero pixel positions with their C values, then end of step.
+// Analog input: the (position, group) words with a nonzero element and their G values,
+// then end of step.
 template <class CFG>
-void encode_analog(const ap_uint<8> pixels[CFG::beats * 4],
+void encode_analog(const typename input_layout<CFG>::element_t elements[input_layout<CFG>::size],
                    hls::stream<typename CFG::out_word_t>& out) {
+    typedef input_layout<CFG> L;
     typedef typename CFG::out_word_t word_t;
 encode_loop:
     for (unsigned y = 0; y < CFG::height; y++) {
         for (unsigned x = 0; x < CFG::width; x++) {
+            for (unsigned g = 0; g < L::groups; g++) {
 #pragma HLS PIPELINE II = 1
-            SPIKEFORGE_TRACE(CFG::stage, LOOP_ENCODE);
-            word_t word;
-            word.y = y;
-            word.x = x;
-            word.g = 0;
-            word.last = 0;
-            for (unsigned c = 0; c < CFG::channels; c++) {
+                SPIKEFORGE_TRACE(CFG::stage, LOOP_ENCODE);
+                word_t word;
+                word.y = y;
+                word.x = x;
+                word.g = g;
+                word.last = 0;
+                for (unsigned c = 0; c < L::group; c++) {
 #pragma HLS UNROLL
-                word.values.range(8 * c + 7, 8 * c) = pixels[(y * CFG::width + x) * CFG::channels + c];
+                    word.values.range(L::element_bits * c + L::element_bits - 1, L::element_bits * c) =
+                        elements[(y * CFG::width + x) * CFG::channels + g * L::group + c];
+                }
+                if (word.values != 0) out.write(word);
             }
-            if (word.values != 0) out.write(word);
         }
     }
     out.write(end_of_step<word_t>());
@@ -118,27 +156,30 @@ encode_loop:
 
 // Poisson input for step t; state carries the generator across steps of one image.
 template <class CFG>
-void encode_poisson(const ap_uint<8> pixels[CFG::beats * 4], ap_uint<32>& state,
-                    hls::stream<typename CFG::out_word_t>& out) {
+void encode_poisson(const typename input_layout<CFG>::element_t elements[input_layout<CFG>::size],
+                    ap_uint<32>& state, hls::stream<typename CFG::out_word_t>& out) {
+    typedef input_layout<CFG> L;
     typedef typename CFG::out_word_t word_t;
     ap_uint<32> x = state;
 encode_loop:
     for (unsigned y = 0; y < CFG::height; y++) {
         for (unsigned xx = 0; xx < CFG::width; xx++) {
+            for (unsigned g = 0; g < L::groups; g++) {
 #pragma HLS PIPELINE II = 1
-            SPIKEFORGE_TRACE(CFG::stage, LOOP_ENCODE);
-            word_t word;
-            word.y = y;
-            word.x = xx;
-            word.g = 0;
-            word.last = 0;
-            for (unsigned c = 0; c < CFG::channels; c++) {
+                SPIKEFORGE_TRACE(CFG::stage, LOOP_ENCODE);
+                word_t word;
+                word.y = y;
+                word.x = xx;
+                word.g = g;
+                word.last = 0;
+                for (unsigned c = 0; c < L::group; c++) {
 #pragma HLS UNROLL
-                x = xorshift32(x);
-                ap_uint<8> draw = x.range(31, 24);
-                word.values[c] = pixels[(y * CFG::width + xx) * CFG::channels + c] > draw;
+                    x = xorshift32(x);
+                    ap_uint<8> draw = x.range(31, 24);
+                    word.values[c] = elements[(y * CFG::width + xx) * CFG::channels + g * L::group + c] > draw;
+                }
+                if (word.values != 0) out.write(word);
             }
-            if (word.values != 0) out.write(word);
         }
     }
     out.write(end_of_step<word_t>());
@@ -149,18 +190,19 @@ encode_loop:
 template <class CFG>
 void input_stage(hls::stream<axis_word>& in, hls::stream<typename CFG::out_word_t>& out,
                  steps_t timesteps, status_t& flags) {
-    static ap_uint<8> pixels[CFG::beats * 4];
-#pragma HLS ARRAY_PARTITION variable = pixels type = cyclic factor = CFG::pixel_banks
+    typedef input_layout<CFG> L;
+    static typename L::element_t elements[L::size];
+#pragma HLS ARRAY_PARTITION variable = elements type = cyclic factor = CFG::pixel_banks
     flags = 0;
-    read_image<CFG>(in, pixels, flags);
+    read_image<CFG>(in, elements, flags);
     if (CFG::poisson) {
         ap_uint<32> state = CFG::seed;
     step_loop:
         for (steps_t t = 0; t < timesteps; t++) {
-            encode_poisson<CFG>(pixels, state, out);
+            encode_poisson<CFG>(elements, state, out);
         }
     } else {
-        encode_analog<CFG>(pixels, out);
+        encode_analog<CFG>(elements, out);
     }
 }
 

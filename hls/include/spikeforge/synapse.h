@@ -4,7 +4,8 @@
 // (y, x); it is added to every output position whose window contains (y, x) (GEO: conv
 // or dense geometry), for all output channels, `lanes` at a time. One loop iteration
 // handles one (event, output position, lane group) and sums G x lanes weights (the
-// synapse units): for spikes a gated add, for analog pixels a multiply-add.
+// synapse units): for spikes a gated add, for the analog input a multiply-add of the
+// input elements (the word's value_t: 8 or 16 bits, signed or unsigned).
 // Iterations per step = sum over events of max(1, outputs fed x groups_out) + 1 (the
 // end-of-step beat) at II = 1; the Python cycle model counts exactly this.
 //
@@ -31,14 +32,16 @@
 namespace spikeforge {
 
 // The sums one iteration adds to the lanes: over the G input channels of value x weight
-// (a gated add for spikes, value_bits = 1; a multiply-add for analog pixels) ...
+// (a gated add for spikes, value_bits = 1; a multiply-add for analog input elements) ...
 template <class CFG, bool DEPTHWISE = CFG::depthwise>
 struct event_sums {
+    typedef typename CFG::in_word_t::value_t value_t;
+    static_assert(CFG::in_word_t::value_bits == CFG::value_bits, "the word's values are value_bits wide");
     static void of(const typename CFG::in_word_t& word,
                    const typename CFG::weight_t weights[CFG::weight_group][CFG::lanes],
                    typename CFG::acc_t sums[CFG::lanes]) {
 #pragma HLS INLINE
-        ap_uint<CFG::value_bits> values[CFG::group_in];
+        value_t values[CFG::group_in];
 #pragma HLS ARRAY_PARTITION variable = values type = complete
         for (unsigned b = 0; b < CFG::group_in; b++) {
 #pragma HLS UNROLL
@@ -69,13 +72,14 @@ struct event_sums {
 // ... or, depthwise, lane p takes input channel p of the event's group with its own weight.
 template <class CFG>
 struct event_sums<CFG, true> {
+    typedef typename CFG::in_word_t::value_t value_t;
     static void of(const typename CFG::in_word_t& word,
                    const typename CFG::weight_t weights[CFG::weight_group][CFG::lanes],
                    typename CFG::acc_t sums[CFG::lanes]) {
 #pragma HLS INLINE
         for (unsigned p = 0; p < CFG::lanes; p++) {
 #pragma HLS UNROLL
-            ap_uint<CFG::value_bits> value =
+            value_t value =
                 word.values.range(CFG::value_bits * p + CFG::value_bits - 1, CFG::value_bits * p);
             sums[p] = value * weights[0][p];
         }

@@ -3,7 +3,8 @@
 // Processes of the per-image dataflow region exchange the events of one timestep as
 // event_word beats: the values of G consecutive channels [g*G, g*G + G) at (y, x), then
 // one beat with last = 1 that closes the step. Spikes carry VB = 1 bit per channel (a
-// mask); the analog input carries VB = 8 (the uint8 pixel values).
+// mask); the analog input carries the input elements, VB = 8 or 16 bits each, two's
+// complement when VS (signed input; uint8 pixels by default).
 #ifndef SPIKEFORGE_TYPES_H_
 #define SPIKEFORGE_TYPES_H_
 
@@ -20,8 +21,21 @@ const unsigned STATUS_TLAST_EARLY = 1;
 const unsigned STATUS_TLAST_MISSING = 2;
 const unsigned STATUS_BAD_TIMESTEPS = 4;
 
-template <int YB, int XB, int GB, int G, int VB>
+// ap_uint<W>, or ap_int<W> when S.
+template <int W, bool S>
+struct ap_integer {
+    typedef ap_uint<W> type;
+};
+template <int W>
+struct ap_integer<W, true> {
+    typedef ap_int<W> type;
+};
+
+template <int YB, int XB, int GB, int G, int VB, bool VS = false>
 struct event_word {
+    static const unsigned group = G;        // channels per word
+    static const unsigned value_bits = VB;  // bits per channel
+    typedef typename ap_integer<VB, VS>::type value_t;  // one channel's value
     ap_uint<YB> y;
     ap_uint<XB> x;
     ap_uint<GB> g;

@@ -212,7 +212,8 @@ def csim_images(
     with progress_bar(len(images), f"csim T={timesteps}", quiet, unit="img") as bar:
         for start in range(0, len(images), chunk):
             batch = images[start : start + chunk]
-            run = run_beats(build, image_beats(batch), timesteps, len(batch))
+            beats = image_beats(batch, build.plan.input.element_bits)
+            run = run_beats(build, beats, timesteps, len(batch))
             parts.append(result_of(run, build.plan, timesteps, len(batch)))
             bar.update(len(batch))
     return concatenate(parts)
@@ -225,7 +226,8 @@ def run_csim(
     workdir: Path,
     options: HlsOptions | None = None,
 ) -> BackendResult:
-    """C-simulate the HLS core on ``images`` (N, H, W, C) uint8 for ``timesteps`` steps.
+    """C-simulate the HLS core on ``images`` (N, *input_shape) of the network's input
+    integers (``net.input_format.dtype``) for ``timesteps`` steps.
 
     The project is generated and compiled once per configuration under ``workdir``.
     """

@@ -65,7 +65,7 @@ def iterations(plan: NetworkPlan, events: NetworkEvents) -> dict[tuple[int, int]
     """Loop iterations per image, by (stage, loop kind), as the C testbench counts them."""
     n, steps = events.images, events.timesteps
     inp = plan.input
-    encode = inp.height * inp.width * (steps if inp.poisson else 1)
+    encode = inp.height * inp.width * inp.groups * (steps if inp.poisson else 1)
     out: dict[tuple[int, int], np.ndarray] = {
         (0, LOOP_READ): _per_image(n, inp.beats),
         (0, LOOP_ENCODE): _per_image(n, encode),
@@ -141,7 +141,7 @@ def schedule(plan: NetworkPlan, events: NetworkEvents) -> np.ndarray:
     n, steps = events.images, events.timesteps
     inp = plan.input
     read = inp.beats + DEPTH[LOOP_READ]
-    area = inp.height * inp.width + DEPTH[LOOP_ENCODE]
+    area = inp.height * inp.width * inp.groups + DEPTH[LOOP_ENCODE]
     # emission windows of the previous stage per step: start and end times (N, T)
     if inp.poisson:
         p_start = np.zeros((n, steps))

@@ -101,7 +101,7 @@ def trace_events(plan: NetworkPlan, images: np.ndarray, timesteps: int) -> Netwo
         ]
     events: dict[int, StageEvents] = {}
     prev_out: list[np.ndarray] = pixel_steps  # per step: the previous stage's output (N,H,W,C)
-    prev_group = plan.input.channels
+    prev_group = plan.input.group
     for stage, layer, outputs in zip(plan.stages, net.layers, spikes, strict=True):
         cost = word_cost(stage)
         words = np.zeros((n, len(prev_out)), dtype=np.int64)

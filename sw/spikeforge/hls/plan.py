@@ -1,10 +1,11 @@
 """The HLS plan of a network: every stage's dimensions, word widths and unroll factors.
 
 Shapes, widths and the refusals every backend shares come from ``spikeforge.lowering``.
-Stage 0 reads and encodes the image; stage i + 1 is ``net.layers[i]``. Events between
+Stage 0 reads and encodes the input; stage i + 1 is ``net.layers[i]``. Events between
 stages are grouped: a neuron layer with P lanes sends its spikes in groups of P
-channels, a gate passes its input's grouping through, the input sends all C channels of
-a pixel position. The next layer's synapse units are (input group) x (its own lanes).
+channels, a gate passes its input's grouping through, the input sends the C channels of
+a position in groups (all of them unless C is wide, see :func:`input_group`). The next
+layer's synapse units are (input group) x (its own lanes).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..contract import STREAM_BITS
 from ..errors import UserError
 from ..ir import Network, NeuronLayer, PoolGate
 from ..lowering import LoweredLayer, lower, shape3
@@ -35,28 +37,37 @@ def divisors(n: int) -> list[int]:
 
 @dataclass(frozen=True)
 class Word:
-    """An event word between stages: (y, x, group, G values of VB bits, last)."""
+    """An event word between stages: (y, x, group, G values of VB bits, last); the values
+    are two's complement when ``signed`` (the analog input of a signed format)."""
 
     y_bits: int
     x_bits: int
     g_bits: int
     group: int
     value_bits: int
+    signed: bool = False
 
     @property
     def cpp(self) -> str:
+        signed = ", true" if self.signed else ""
         return (
             f"spikeforge::event_word<{self.y_bits}, {self.x_bits}, {self.g_bits}, "
-            f"{self.group}, {self.value_bits}>"
+            f"{self.group}, {self.value_bits}{signed}>"
         )
 
 
-def _word(h: int, w: int, groups: int, group: int, value_bits: int) -> Word:
-    return Word(bits_for(h), bits_for(w), bits_for(groups), group, value_bits)
+def _word(
+    h: int, w: int, groups: int, group: int, value_bits: int, signed: bool = False
+) -> Word:
+    return Word(bits_for(h), bits_for(w), bits_for(groups), group, value_bits, signed)
 
 
 @dataclass(frozen=True)
 class InputPlan:
+    """Stage 0: reads ``beats`` in_r beats of ``element_bits``-bit elements (signed or
+    not) into a buffer and sends the first layer words of ``group`` channels of a
+    position: the element values once per image (analog), or spikes every step."""
+
     stage: int
     height: int
     width: int
@@ -65,11 +76,41 @@ class InputPlan:
     poisson: bool
     seed: int
     out_word: Word
+    element_bits: int = 8
+    signed: bool = False
+
+    @property
+    def elements_per_beat(self) -> int:
+        return STREAM_BITS // self.element_bits
+
+    @property
+    def group(self) -> int:
+        """Channels per word (the first layer's input group)."""
+        return self.out_word.group
+
+    @property
+    def groups(self) -> int:
+        """Words per position."""
+        return self.channels // self.group
+
+    @property
+    def buffer_size(self) -> int:
+        """Elements of the input buffer: every beat's, the last beat's padding included."""
+        return self.beats * self.elements_per_beat
 
     @property
     def pixel_banks(self) -> int:
-        """Cyclic banks so that a beat's 4 pixels and a position's C pixels never collide."""
-        return max(4, self.channels)
+        """Cyclic banks of the element buffer so that a beat's elements and a word's G
+        elements never collide."""
+        return max(self.elements_per_beat, self.group)
+
+
+def input_group(channels: int, element_bits: int, max_lanes: int) -> int:
+    """Channels per input word: all of a position's C when C <= max(max_lanes, elements
+    per beat) (every image of a few channels), else the largest divisor of C up to that,
+    so that a wide input (a feature vector's N elements at one position) does not ask the
+    first layer for N x lanes synapse units."""
+    return default_lanes(channels, max(max_lanes, STREAM_BITS // element_bits))
 
 
 @dataclass(frozen=True)
@@ -304,9 +345,16 @@ def plan_network(net: Network, options: HlsOptions | None = None) -> NetworkPlan
     fmt, cfg, source = net.formats, net.config, lowered.input
     assert fmt is not None
     h, w, c = source.shape
-    in_word = _word(h, w, 1, c, 8 if source.analog else 1)
-    input_plan = InputPlan(0, h, w, c, source.beats, not source.analog, source.seed, in_word)
-    shape, word, group = source.shape, in_word, c
+    group = input_group(c, source.element_bits, options.max_lanes)
+    if source.analog:  # the element values, as signed as the input
+        in_word = _word(h, w, c // group, group, source.element_bits, source.signed)
+    else:
+        in_word = _word(h, w, c // group, group, 1)
+    input_plan = InputPlan(
+        0, h, w, c, source.beats, not source.analog, source.seed, in_word,
+        source.element_bits, source.signed,
+    )
+    shape, word = source.shape, in_word
     stages: list[StagePlan] = []
     for entry in lowered.layers:
         layer = entry.layer

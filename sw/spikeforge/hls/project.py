@@ -181,7 +181,7 @@ def write_vectors(directory: Path, plan: NetworkPlan, images: np.ndarray, timest
     """Golden vectors for the testbench; returns its argument string (relative paths)."""
     directory.mkdir(parents=True, exist_ok=True)
     expected = golden(plan.net, images, timesteps)
-    write_input(directory / "input.bin", image_beats(images))
+    write_input(directory / "input.bin", image_beats(images, plan.input.element_bits))
     regs = [build_id(plan.net), 0, 0, plan.net.config.max_timesteps]
     regs += [int(v) for v in expected.saturation.sum(axis=0)]
     write_output(

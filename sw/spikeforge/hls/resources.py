@@ -126,7 +126,8 @@ def estimate(plan: NetworkPlan) -> list[StageResources]:
     """Per-stage estimates, the input stage first."""
     inp = plan.input
     first = StageResources("input")
-    _memories(first, {"pixels": (-(-inp.beats * 4 // inp.pixel_banks), 8, inp.pixel_banks)})
+    depth = -(-inp.buffer_size // inp.pixel_banks)
+    _memories(first, {"pixels": (depth, inp.element_bits, inp.pixel_banks)})
     stages = [first]
     for stage in plan.stages:
         stages.append(_neuron(stage) if isinstance(stage, NeuronPlan) else _gate(stage))

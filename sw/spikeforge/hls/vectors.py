@@ -32,9 +32,10 @@ class Beats:
             raise ValueError(f"{self.data.size} data words but {self.last.size} TLAST flags")
 
 
-def image_beats(images: np.ndarray) -> Beats:
-    """in_r beats of well-formed images: TLAST on each image's last beat."""
-    words = pack_images(images)
+def image_beats(images: np.ndarray, element_bits: int = 8) -> Beats:
+    """in_r beats of well-formed inputs (``element_bits`` each, as the network's input
+    format says): TLAST on each input's last beat."""
+    words = pack_images(images, element_bits)
     last = np.zeros(words.shape, dtype=bool)
     last[:, -1] = True
     return Beats(words, last)
