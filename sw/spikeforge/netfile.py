@@ -1,19 +1,47 @@
-"""Saving and loading a spiking network as JSON + NPZ (numpy only, loads on a PYNQ board)."""
+"""Saving and loading a spiking network as JSON + NPZ (numpy only, loads on a PYNQ board).
+
+``stem.json`` holds the metadata (shapes, input format, run modes, word widths, build id),
+``stem.npz`` one array per neuron layer and role (``"{i}.weights"``, ``"{i}.bias"``,
+``"{i}.threshold"``). Loading validates everything it reads: the JSON schema (every field,
+its type and range), each array's presence, shape, dtype and values against the JSON, the
+layer chain, and the build id against the arrays; any failure is a
+:class:`NetworkFileError` naming the file and the field. Arrays load as int64 (integer
+network) or float64 (float SNN) whatever integer or floating dtype the file stores: a
+network is its values, which is also what the build id hashes.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
+import math
+import typing
+import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .errors import UserError
-from .ir import Formats, Network, NeuronLayer, PoolGate, SnnConfig
+from .ir import (
+    Formats,
+    InputFormat,
+    Network,
+    NeuronLayer,
+    PoolGate,
+    SnnConfig,
+    conv_output_size,
+)
 
 FORMAT_VERSION = 1
+ROLES = ("weights", "bias", "threshold")
+FIX = (
+    "the file is corrupt, was edited or comes from another spikeforge version; "
+    "convert the model again (`spikeforge convert`)"
+)
 
 
 class NetworkFileError(UserError):
@@ -55,6 +83,7 @@ def network_to_dict(net: Network) -> tuple[dict[str, Any], dict[str, np.ndarray]
         "format_version": FORMAT_VERSION,
         "name": net.name,
         "input_shape": list(net.input_shape),
+        "input_format": dataclasses.asdict(net.input_format),
         "config": dataclasses.asdict(net.config),
         "formats": dataclasses.asdict(net.formats) if net.formats else None,
         "layers": [_layer_meta(layer) for layer in net.layers],
@@ -66,10 +95,13 @@ def build_id(net: Network) -> int:
     """A 32-bit fingerprint of everything the hardware is built from (shapes, params, widths).
 
     T, the seed and the reset/input modes the hardware is built with are part of it; the
-    run-time T is not (it is a register).
+    run-time T is not (it is a register). So is the input format, except the default uint8
+    pixels: a pixel network keeps the id it had before networks had input formats.
     """
     meta, arrays = network_to_dict(net)
     meta = dict(meta, config={k: v for k, v in meta["config"].items() if k != "timesteps"})
+    if net.input_format == InputFormat():
+        del meta["input_format"]
     digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
     for key in sorted(arrays):
         digest.update(key.encode())
@@ -86,86 +118,425 @@ def save_network(net: Network, stem: Path) -> None:
     stem.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
 
 
-def check_formats(net: Network) -> None:
-    """Raise unless every weight, bias and threshold fits the network's own word widths."""
-    assert net.formats is not None
-    fmt = net.formats
-    for layer in net.neuron_layers:
-        for what, values, low, high in (
-            (
-                "weight",
-                layer.weights,
-                -(1 << (fmt.weight_bits - 1)),
-                (1 << (fmt.weight_bits - 1)) - 1,
-            ),
-            ("bias", layer.bias, -(1 << (fmt.bias_bits - 1)), (1 << (fmt.bias_bits - 1)) - 1),
-            ("threshold", layer.threshold, 1, (1 << fmt.threshold_bits) - 1),
+# role: what one value is called, the Formats field of its width, and whether it is signed
+_ROLE_FORMATS = {
+    "weights": ("weight", "weight_bits", True),
+    "bias": ("bias", "bias_bits", True),
+    "threshold": ("threshold", "threshold_bits", False),  # 1 .. 2**threshold_bits - 1
+}
+
+
+def value_range(role: str, fmt: Formats) -> tuple[int, int]:
+    """The integers a weight, bias or threshold (``role``) of ``fmt`` can hold."""
+    _noun, field, signed = _ROLE_FORMATS[role]
+    bits = getattr(fmt, field)
+    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (1, (1 << bits) - 1)
+
+
+def _range_problem(role: str, values: np.ndarray, fmt: Formats) -> str | None:
+    low, high = value_range(role, fmt)
+    if values.size and (values.min() < low or values.max() > high):
+        noun, field, _signed = _ROLE_FORMATS[role]
+        return f"has a {noun} outside {low}..{high} ({field}={getattr(fmt, field)})"
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# The schema of stem.json. A check takes a JSON value and returns the loaded value or raises
+# _Problem; records and lists prefix the path of the field at fault.
+# ---------------------------------------------------------------------------------------
+
+Check = Callable[[Any], Any]
+
+
+class _Problem(Exception):
+    def __init__(self, problem: str, field: tuple[str | int, ...] = ()) -> None:
+        super().__init__(problem)
+        self.problem, self.field = problem, field
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return _is_int(value) or isinstance(value, float)
+
+
+def _int(low: int | None = None, high: int | None = None) -> Check:
+    def check(value: Any) -> int:
+        if not _is_int(value):
+            raise _Problem(f"must be an integer, not {_show(value)}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            wanted = f"{low}" if low == high else f"in {low}..{high}"
+            raise _Problem(f"must be {wanted}, not {value}")
+        return value
+
+    return check
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise _Problem(f"must be a non-empty string, not {_show(value)}")
+    return value
+
+
+def _choice(*options: str) -> Check:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or value not in options:
+            raise _Problem(f"must be one of {', '.join(map(repr, options))}, not {_show(value)}")
+        return value
+
+    return check
+
+
+def _float(value: Any) -> float:
+    if _is_number(value):
+        with contextlib.suppress(OverflowError):  # an integer beyond any float
+            return float(value)
+    raise _Problem(f"must be a number, not {_show(value)}")
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Problem(f"must be true or false, not {_show(value)}")
+    return value
+
+
+def _positive_number(value: Any) -> int | float:
+    """A finite positive number, kept as written (int or float: the build id hashes it)."""
+    if not (math.isfinite(_float(value)) and value > 0):
+        raise _Problem(f"must be a finite positive number, not {_show(value)}")
+    return value
+
+
+def _ints(count: int | range, low: int) -> Check:
+    """A list of ``count`` integers, each at least ``low``, loaded as a tuple."""
+    counts = range(count, count + 1) if isinstance(count, int) else count
+    wording = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+
+    def check(value: Any) -> tuple[int, ...]:
+        if (
+            not isinstance(value, list)
+            or len(value) not in counts
+            or not all(_is_int(v) and v >= low for v in value)
         ):
-            if values.size and (values.min() < low or values.max() > high):
-                raise NetworkFileError(
-                    f"layer '{layer.name}': a {what} outside {low}..{high} does not fit the "
-                    "network's formats; the file was edited or written by a faulty tool"
+            raise _Problem(f"must be a list of {wording} integers >= {low}, not {_show(value)}")
+        return tuple(value)
+
+    return check
+
+
+def _record(fields: dict[str, Check]) -> Check:
+    """A JSON object with exactly these fields, each checked in turn."""
+
+    def check(value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise _Problem(f"must be a JSON object, not {_show(value)}")
+        for key in value:
+            if key not in fields:
+                raise _Problem("is not a field this spikeforge knows", (key,))
+        loaded = {}
+        for key, field_check in fields.items():
+            if key not in value:
+                raise _Problem("is missing", (key,))
+            try:
+                loaded[key] = field_check(value[key])
+            except _Problem as err:
+                raise _Problem(err.problem, (key, *err.field)) from None
+        return loaded
+
+    return check
+
+
+# the JSON check of a dataclass field by its type; ranges are the dataclass' own checks
+_HINT_CHECKS: dict[Any, Check] = {int: _int(), bool: _bool, float: _float}
+
+
+def _hint_check(hint: Any) -> Check:
+    if typing.get_origin(hint) is typing.Literal:
+        return _choice(*typing.get_args(hint))
+    if hint not in _HINT_CHECKS:
+        raise TypeError(f"netfile has no JSON check for a {hint} field")
+    return _HINT_CHECKS[hint]
+
+
+def _dataclass(cls: type) -> Check:
+    """A record of the dataclass' fields, built with the dataclass' own value checks."""
+    hints = typing.get_type_hints(cls)
+    record = _record({f.name: _hint_check(hints[f.name]) for f in dataclasses.fields(cls)})
+
+    def check(value: Any) -> Any:
+        fields = record(value)
+        try:
+            return cls(**fields)
+        except ValueError as err:
+            raise _Problem(f"is invalid: {err}") from None
+
+    return check
+
+
+def _optional(inner: Check) -> Check:
+    return lambda value: None if value is None else inner(value)
+
+
+_SHAPE, _PAIR, _PADS = _ints(range(1, 4), 1), _ints(2, 1), _ints(4, 0)
+_LAYER = {
+    "neuron": _record(
+        {
+            "type": _choice("neuron"),
+            "name": _text,
+            "kind": _choice("conv", "dense"),
+            "in_shape": _SHAPE,
+            "out_shape": _SHAPE,
+            "strides": _PAIR,
+            "pads": _PADS,
+            "scale": _positive_number,
+        }
+    ),
+    "pool_gate": _record(
+        {
+            "type": _choice("pool_gate"),
+            "name": _text,
+            "in_shape": _SHAPE,
+            "out_shape": _SHAPE,
+            "pool": _PAIR,
+            "strides": _PAIR,
+            "pads": _PADS,
+        }
+    ),
+}
+
+
+def _layers(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not value:
+        raise _Problem(f"must be a non-empty list of layers, not {_show(value)}")
+    loaded = []
+    for i, entry in enumerate(value):
+        try:
+            if not isinstance(entry, dict):
+                raise _Problem(f"must be a JSON object, not {_show(entry)}")
+            if not isinstance(entry.get("type"), str) or entry["type"] not in _LAYER:
+                raise _Problem(f"must be one of {', '.join(map(repr, _LAYER))}", ("type",))
+            loaded.append(_LAYER[entry["type"]](entry))
+        except _Problem as err:
+            raise _Problem(err.problem, (i, *err.field)) from None
+    return loaded
+
+
+_NETWORK = _record(
+    {
+        "format_version": _int(FORMAT_VERSION, FORMAT_VERSION),
+        "name": _text,
+        "input_shape": _SHAPE,
+        "input_format": _dataclass(InputFormat),
+        "config": _dataclass(SnnConfig),
+        "formats": _optional(_dataclass(Formats)),  # None: the float SNN
+        "layers": _layers,
+        "build_id": _int(0, 2**32 - 1),
+    }
+)
+
+
+def _field_name(field: tuple[str | int, ...]) -> str:
+    if not field:
+        return "the file"
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in field)[1:]
+
+
+# ---------------------------------------------------------------------------------------
+# The arrays, and the layer chain they and the JSON describe
+# ---------------------------------------------------------------------------------------
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an ``np.savez`` file, CRC-checked first, read without pickles."""
+    arrays: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as archive:
+        bad = archive.testzip()
+        if bad is not None:
+            raise ValueError(f"member {bad!r} fails its CRC check")
+        for info in archive.infolist():
+            key = info.filename.removesuffix(".npy")
+            if key == info.filename or key in arrays:
+                raise ValueError(f"unexpected member {info.filename!r}")
+            with archive.open(info) as member:
+                arrays[key] = np.lib.format.read_array(member, allow_pickle=False)
+    return arrays
+
+
+def _check_arrays(
+    meta: dict[str, Any], arrays: dict[str, np.ndarray], npz_path: Path
+) -> dict[str, np.ndarray]:
+    """Every array the JSON implies, of the right kind and values; loaded as int64/float64."""
+    fmt = meta["formats"]
+    wanted = [
+        f"{i}.{role}"
+        for i, entry in enumerate(meta["layers"])
+        if entry["type"] == "neuron"
+        for role in ROLES
+    ]
+    extra = sorted(set(arrays) - set(wanted))
+    loaded = {}
+    for key in extra + wanted:
+        role, array, problem = key.rpartition(".")[2], arrays.get(key), None
+        if key in extra:
+            problem = "is not part of the network the JSON describes"
+        elif array is None:
+            problem = "is missing"
+        elif array.dtype.kind not in ("iu" if fmt else "f"):
+            what = "an integer network stores integers" if fmt else "a float SNN stores floats"
+            problem = f"has dtype {array.dtype}, but {what}"
+        elif array.size == 0:
+            problem = "is empty"
+        elif fmt:
+            problem = _range_problem(role, array, fmt)
+        elif not np.isfinite(array).all():
+            problem = "holds a NaN or an infinity"
+        elif role == "threshold" and (array <= 0).any():
+            problem = "holds a threshold <= 0"
+        if problem:
+            raise NetworkFileError(f"{npz_path}: array '{key}' {problem}: {FIX}")
+        loaded[key] = array.astype(np.int64 if fmt else np.float64)
+    return loaded
+
+
+def _window(shape: tuple[int, ...], window: tuple[int, ...], entry: dict[str, Any]) -> tuple:
+    """(H, W) of ``shape`` after a convolution or pooling window of ``entry``."""
+    strides, pads = entry["strides"], entry["pads"]
+    return tuple(
+        conv_output_size(shape[a], window[a], strides[a], pads[2 * a], pads[2 * a + 1])
+        for a in (0, 1)
+    )
+
+
+def _expected(
+    entry: dict[str, Any], previous: tuple[int, ...], weights: tuple[int, ...]
+) -> Iterator[tuple[str, Any]]:
+    """(field, what it must be) for one layer after ``previous``, in the order to check."""
+    out = entry["out_shape"]
+    if entry.get("kind") == "dense":
+        yield "in_shape", (math.prod(previous),)
+        yield "out_shape", (out[-1],)
+        yield "weights", (math.prod(previous), out[-1])
+        return
+    yield "in_shape", previous
+    if entry["type"] == "pool_gate":
+        yield "out_shape", (*_window(previous, entry["pool"], entry), previous[2])
+        return
+    cin_cout = (previous[2], out[-1])
+    yield "weights", (*weights[:2], *cin_cout) if len(weights) == 4 else ("kh", "kw", *cin_cout)
+    yield "out_shape", (*_window(previous, weights, entry), out[-1])
+
+
+def _check_ends(layers: list[dict[str, Any]], json_path: Path) -> None:
+    """The first layer is a neuron layer, the last a dense one (docs/spec.md)."""
+    for i, wanted, ok in (
+        (0, "a neuron layer", layers[0]["type"] == "neuron"),
+        (len(layers) - 1, "a dense neuron layer (the classes)", layers[-1].get("kind") == "dense"),
+    ):
+        if not ok:
+            raise NetworkFileError(f"{json_path}: layers[{i}] must be {wanted}: {FIX}")
+
+
+def _check_chain(meta: dict[str, Any], arrays: dict[str, np.ndarray], stem: Path) -> None:
+    """Each layer's shapes follow from its predecessor's and its own weights."""
+    json_name, npz_name = stem.with_suffix(".json"), stem.with_suffix(".npz")
+    previous: tuple[int, ...] = meta["input_shape"]
+    for i, entry in enumerate(meta["layers"]):
+        # the first layer reads the input's elements in row-major order as its own shape:
+        # (28, 28) images as (28, 28, 1), (L, C) sequences as (1, L, C)
+        first_window = i == 0 and entry.get("kind") != "dense"
+        if first_window and math.prod(entry["in_shape"]) == math.prod(previous):
+            previous = entry["in_shape"]
+        if entry.get("kind") != "dense" and len(previous) != 3:
+            raise NetworkFileError(
+                f"{json_name}: layers[{i}] is a convolution or pool gate after the shape "
+                f"{list(previous)}, but it needs an (H, W, C) input: {FIX}"
+            )
+        shapes = {r: arrays[f"{i}.{r}"].shape for r in ROLES} if entry["type"] == "neuron" else {}
+        for field, expected in _expected(entry, previous, shapes.get("weights", ())):
+            actual = shapes[field] if field in shapes else entry[field]
+            if actual != expected:
+                where = (
+                    f"{npz_name}: array '{i}.{field}' has shape"
+                    if field in shapes
+                    else f"{json_name}: layers[{i}].{field} is"
                 )
+                raise NetworkFileError(
+                    f"{where} {list(actual)}, but {_listed(expected)} follows from the layers "
+                    f"before it and its weights: {FIX}"
+                )
+        for role in ("bias", "threshold"):
+            if role in shapes and shapes[role] != (entry["out_shape"][-1],):
+                raise NetworkFileError(
+                    f"{npz_name}: array '{i}.{role}' has shape {list(shapes[role])}, but "
+                    f"layers[{i}].out_shape has {entry['out_shape'][-1]} channels: {FIX}"
+                )
+        previous = entry["out_shape"]
+
+
+def _listed(shape: Any) -> str:
+    return "[" + ", ".join(map(str, shape)) + "]"
+
+
+def _network(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Network:
+    layers: list[NeuronLayer | PoolGate] = []
+    for i, entry in enumerate(meta["layers"]):
+        fields = {k: v for k, v in entry.items() if k != "type"}
+        if entry["type"] == "neuron":
+            layers.append(NeuronLayer(**fields, **{r: arrays[f"{i}.{r}"] for r in ROLES}))
+        else:
+            layers.append(PoolGate(**fields))
+    return Network(
+        meta["name"],
+        meta["input_shape"],
+        layers,
+        meta["config"],
+        meta["formats"],
+        meta["input_format"],
+    )
 
 
 def load_network(stem: Path) -> Network:
-    """Read a network written by :func:`save_network`."""
+    """Read a network written by :func:`save_network`, refusing anything inconsistent."""
     json_path, npz_path = stem.with_suffix(".json"), stem.with_suffix(".npz")
     for path in (json_path, npz_path):
         if not path.is_file():
             raise NetworkFileError(f"{path} is missing; run `spikeforge convert` to create it")
     try:
-        meta = json.loads(json_path.read_text())
-        with np.load(npz_path) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except (ValueError, OSError) as err:
-        raise NetworkFileError(f"{stem}: cannot read the network files ({err})") from err
-    if meta.get("format_version") != FORMAT_VERSION:
+        raw = json.loads(json_path.read_text(encoding="utf-8"))
+        if isinstance(raw, dict):  # files from before input formats hold uint8 pixels
+            raw.setdefault("input_format", dataclasses.asdict(InputFormat()))
+        meta = _NETWORK(raw)
+    except (ValueError, OSError, RecursionError) as err:  # ValueError: bad JSON or UTF-8
+        raise NetworkFileError(f"{json_path}: cannot read the JSON ({err}): {FIX}") from err
+    except _Problem as err:
         raise NetworkFileError(
-            f"{json_path} has format version {meta.get('format_version')}, this spikeforge "
-            f"reads {FORMAT_VERSION}; convert the model again"
-        )
-    layers: list[NeuronLayer | PoolGate] = []
-    for i, entry in enumerate(meta["layers"]):
-        if entry["type"] == "neuron":
-            layers.append(
-                NeuronLayer(
-                    name=entry["name"],
-                    kind=entry["kind"],
-                    in_shape=tuple(entry["in_shape"]),
-                    out_shape=tuple(entry["out_shape"]),
-                    weights=arrays[f"{i}.weights"],
-                    bias=arrays[f"{i}.bias"],
-                    threshold=arrays[f"{i}.threshold"],
-                    strides=tuple(entry["strides"]),
-                    pads=tuple(entry["pads"]),
-                    scale=entry["scale"],
-                )
-            )
-        else:
-            layers.append(
-                PoolGate(
-                    name=entry["name"],
-                    in_shape=tuple(entry["in_shape"]),
-                    out_shape=tuple(entry["out_shape"]),
-                    pool=tuple(entry["pool"]),
-                    strides=tuple(entry["strides"]),
-                    pads=tuple(entry["pads"]),
-                )
-            )
-    net = Network(
-        name=meta["name"],
-        input_shape=tuple(meta["input_shape"]),
-        layers=layers,
-        config=SnnConfig(**meta["config"]),
-        formats=Formats(**meta["formats"]) if meta["formats"] else None,
-    )
-    if net.formats is not None:
-        check_formats(net)
-    stored_id = meta.get("build_id")
-    if stored_id is not None and stored_id != build_id(net):
+            f"{json_path}: {_field_name(err.field)} {err.problem}: {FIX}"
+        ) from None
+    try:
+        stored = _read_npz(npz_path)
+    except Exception as err:  # zipfile and numpy raise many kinds on a damaged archive
         raise NetworkFileError(
-            f"{stem}: build id {stored_id:#010x} in the JSON does not match the arrays "
-            f"({build_id(net):#010x}); the files were edited or mixed from two conversions"
+            f"{npz_path}: cannot read the arrays ({type(err).__name__}: {err}): {FIX}"
+        ) from err
+    _check_ends(meta["layers"], json_path)
+    arrays = _check_arrays(meta, stored, npz_path)
+    _check_chain(meta, arrays, stem)
+    try:
+        net = _network(meta, arrays)
+    except ValueError as err:  # Network's own checks across fields (config and input)
+        raise NetworkFileError(f"{json_path}: {err}: {FIX}") from None
+    if build_id(net) != meta["build_id"]:
+        raise NetworkFileError(
+            f"{json_path}: build_id {meta['build_id']:#010x} is not the build id of the network "
+            f"the files describe ({build_id(net):#010x}): they were edited or mixed from two "
+            "conversions; convert the model again (`spikeforge convert`)"
         )
     return net
