@@ -75,3 +75,52 @@ def test_a_file_system_refusal_is_an_error_not_a_traceback(tiny_net, capsys):
     err = capsys.readouterr().err
     assert "--out /proc/sf-bundle: cannot create a directory beside it" in err
     assert "choose a writable location" in err
+
+
+def copy_net(tiny_net, tmp_path):
+    import shutil
+
+    net = tmp_path / "net"
+    shutil.copytree(tiny_net, net)
+    return net
+
+
+def test_swapped_integer_and_float_files_are_refused(tiny_net, tmp_path, capsys):
+    net = copy_net(tiny_net, tmp_path)
+    for suffix in (".json", ".npz"):
+        (net / f"snn{suffix}").write_bytes((net / f"snn_float{suffix}").read_bytes())
+    assert main(["evaluate", str(net), "--dataset", "mnist", "--limit", "5", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "snn.json holds the float network, not the integer one" in err
+    assert "convert the model again" in err
+
+
+def test_a_broken_conversion_record_costs_the_agreement_not_the_run(tiny_net, tmp_path, capsys):
+    import json
+
+    net = copy_net(tiny_net, tmp_path)
+    (net / "ann.keras").unlink()  # the ANN then comes from the recorded source model
+    record = json.loads((net / "conversion.json").read_text())
+    del record["model"]
+    (net / "conversion.json").write_text(json.dumps(record))
+    args = ["evaluate", str(net), "--dataset", "mnist", "--limit", "5", "--quiet", "--json"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["agreement"] is None
+    assert "agreement with the ANN not measured" in captured.err
+    assert "field 'model' is missing" in captured.err
+    assert main([*args, "--backend", "ann"]) == 2
+    assert "field 'model' is missing or not a str; convert the model again" in (
+        capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("manifest", ["{not json", '{"bundle_version": 1}', "[1, 2]"])
+def test_a_corrupt_bundle_manifest_is_refused(tiny_net, tmp_path, manifest):
+    from spikeforge.driver.bundle import Bundle
+    from spikeforge.driver.errors import DriverError
+
+    out = tmp_path / "bundle"
+    assert main(["package", str(tiny_net), "--no-bitstream", "--out", str(out), "-q"]) == 0
+    (out / "manifest.json").write_text(manifest)
+    with pytest.raises(DriverError, match="package (it|the bundle) again"):
+        Bundle.open(out)

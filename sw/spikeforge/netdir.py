@@ -56,9 +56,47 @@ def _require_dir(net_dir: Path) -> Path:
     return net_dir
 
 
+def _load(net_dir: Path, stem: str, integer: bool) -> Network:
+    net = load_network(_require_dir(net_dir) / stem)
+    if net.is_integer != integer:
+        raise NetworkFileError(
+            f"{net_dir}/{stem}.json holds the {'float' if integer else 'integer'} network, not "
+            f"the {'integer' if integer else 'float'} one; the files were mixed up: convert the "
+            "model again (`spikeforge convert`)"
+        )
+    return net
+
+
 def load_int_network(net_dir: Path) -> Network:
-    return load_network(_require_dir(net_dir) / INT_STEM)
+    return _load(net_dir, INT_STEM, integer=True)
 
 
 def load_float_network(net_dir: Path) -> Network:
-    return load_network(_require_dir(net_dir) / FLOAT_STEM)
+    return _load(net_dir, FLOAT_STEM, integer=False)
+
+
+# conversion.json fields a consumer reads, and the types they must have
+_CONVERSION_FIELDS: dict[str, tuple[type, ...]] = {
+    "model": (str,),
+    "weights": (str, type(None)),
+    "dataset": (str,),
+}
+
+
+def read_conversion(net_dir: Path) -> dict[str, Any]:
+    """``conversion.json`` of ``net_dir``, with the fields consumers read checked."""
+    path = _require_dir(net_dir) / "conversion.json"
+    try:
+        conversion = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise NetworkFileError(
+            f"{path} cannot be read ({err}); convert the model again (`spikeforge convert`)"
+        ) from err
+    for key, types in _CONVERSION_FIELDS.items():
+        if not isinstance(conversion, dict) or not isinstance(conversion.get(key), types):
+            raise NetworkFileError(
+                f"{path}: field '{key}' is missing or not a "
+                f"{' or '.join(t.__name__ for t in types)}; convert the model again "
+                "(`spikeforge convert`)"
+            )
+    return conversion

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,14 +23,14 @@ DATASET_HELP = (
 
 def dataset_name(net_dir: Path, given: str | None) -> str:
     """``--dataset``, or the one the network was converted with."""
+    from ..netdir import read_conversion
+
     if given:
         return given
     try:
-        return json.loads((Path(net_dir) / "conversion.json").read_text())["dataset"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise UserError(
-            f"{net_dir}/conversion.json does not name the dataset; pass --dataset"
-        ) from None
+        return read_conversion(net_dir)["dataset"]
+    except UserError as err:
+        raise UserError(f"{err}; or name the dataset with --dataset") from None
 
 
 def test_split(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
 from .common import (
     accuracy,
     accuracy_text,
@@ -45,7 +47,7 @@ def ann_classes(net_dir: Path, images: np.ndarray) -> np.ndarray:
     """The source model's classes: Keras runs a converted .keras model; models read from
     Keras 2 / QKeras files run as the numpy ANN of the graph read from the files recorded
     in conversion.json (Keras 3 cannot load those)."""
-    from ..netdir import ANN_FILE, NetworkFileError
+    from ..netdir import ANN_FILE, NetworkFileError, read_conversion
 
     if (net_dir / ANN_FILE).is_file():
         from ..frontend.keras_model import load_keras_model
@@ -55,7 +57,7 @@ def ann_classes(net_dir: Path, images: np.ndarray) -> np.ndarray:
     from ..ann_numpy import predict
     from ..frontend.graph import load_graph
 
-    conversion = json.loads((net_dir / "conversion.json").read_text())
+    conversion = read_conversion(net_dir)
     model, weights = Path(conversion["model"]), conversion.get("weights")
     if not model.is_file() or (weights and not Path(weights).is_file()):
         raise NetworkFileError(
@@ -65,6 +67,16 @@ def ann_classes(net_dir: Path, images: np.ndarray) -> np.ndarray:
         )
     graph = load_graph(model, Path(weights) if weights else None)
     return predict(graph, images).argmax(axis=1)
+
+
+def _reference_classes(net_dir: Path, data: np.ndarray) -> np.ndarray | None:
+    """The ANN's classes for the agreement figure; None, said on stderr, where the source
+    model cannot be run (the spiking figures do not need it)."""
+    try:
+        return ann_classes(net_dir, data)
+    except UserError as err:
+        print(f"spikeforge evaluate: agreement with the ANN not measured: {err}", file=sys.stderr)
+        return None
 
 
 def evaluate(
@@ -91,7 +103,7 @@ def evaluate(
     else:
         from ..simulator import simulate
 
-        reference = ann_classes(net_dir, data)
+        reference = _reference_classes(net_dir, data)
         net = int_net if backend == "golden" else load_float_network(net_dir)
         steps = timesteps or net.config.timesteps
         start = time.perf_counter()
@@ -102,7 +114,7 @@ def evaluate(
             spikes_per_image=float(result.spikes.mean()),
             synops_per_image=float(result.synops.mean()),
             saturation_events=int(result.saturation.sum()) if net.is_integer else None,
-            agreement=float((classes == reference).mean()),
+            agreement=None if reference is None else float((classes == reference).mean()),
         )
     seconds = time.perf_counter() - start
     figures.update(

@@ -92,6 +92,15 @@ def write_bundle(
     return Path(out)
 
 
+# manifest fields the reader uses, and the types they must have
+_MANIFEST_FIELDS: dict[str, tuple[type, ...]] = {
+    "build_id": (int,),
+    "board": (str,),
+    "bitstream": (str, type(None)),
+    "test_set": (str, type(None)),
+}
+
+
 class Bundle:
     """A bundle folder, read back on the board or here."""
 
@@ -107,12 +116,22 @@ class Bundle:
                 f"{path} is not a spikeforge bundle (no {MANIFEST}); make one with "
                 "`spikeforge package NETDIR --out DIR`"
             )
-        manifest = json.loads(manifest_path.read_text())
-        if manifest.get("bundle_version") != BUNDLE_VERSION:
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except (OSError, ValueError) as err:
+            raise DriverError(f"{manifest_path} cannot be read ({err}); package it again") from err
+        if not isinstance(manifest, dict) or manifest.get("bundle_version") != BUNDLE_VERSION:
+            version = manifest.get("bundle_version") if isinstance(manifest, dict) else None
             raise DriverError(
-                f"{path}: bundle version {manifest.get('bundle_version')}, this spikeforge reads "
-                f"{BUNDLE_VERSION}; package it again"
+                f"{path}: bundle version {version}, this spikeforge reads {BUNDLE_VERSION}; "
+                "package it again"
             )
+        for key, types in _MANIFEST_FIELDS.items():
+            if not isinstance(manifest.get(key), types) or isinstance(manifest.get(key), bool):
+                raise DriverError(
+                    f"{manifest_path}: field '{key}' is missing or not a "
+                    f"{' or '.join(t.__name__ for t in types)}; package the bundle again"
+                )
         return cls(path, manifest)
 
     @property
