@@ -15,6 +15,7 @@ result file; ``spikeforge.rtl.runner`` writes jobs and reads the results. Scenar
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -25,7 +26,8 @@ from cocotb.triggers import ClockCycles, RisingEdge
 from sf_bench import CTRL_IDLE, BenchError, CoreBench, RunResult
 from sf_scoreboard import Scoreboard
 
-from spikeforge.contract import pack_images, register_offsets
+from spikeforge.contract import elements_per_beat, pack_images, register_offsets
+from spikeforge.ir import InputFormat, Network
 from spikeforge.netfile import load_network
 from spikeforge.verify import BackendResult
 
@@ -48,11 +50,16 @@ async def watch_input(dut, beats: int, idle: list[int]) -> None:
     idle.append(gap)
 
 
+def pack(images: np.ndarray, net: Network) -> np.ndarray:
+    """The in_r words of ``images``: elements of the network's input width."""
+    return pack_images(images, net.input_format.bits)
+
+
 async def images_scenario(bench: CoreBench, board: Scoreboard, spec: dict, stages: int) -> dict:
     images = np.load(spec["images"])
     steps, per_start = spec["timesteps"], spec.get("per_start") or len(images)
     bench.shape_traffic(spec.get("gaps", 0.0), spec.get("backpressure", 0.0), spec.get("seed", 1))
-    packed = pack_images(images)
+    packed = pack(images, board.net)
     idle: list[int] = []
     if spec.get("watch_input"):
         cocotb.start_soon(watch_input(bench.dut, packed.size, idle))
@@ -78,7 +85,7 @@ async def images_scenario(bench: CoreBench, board: Scoreboard, spec: dict, stage
 
 async def reset_scenario(bench: CoreBench, board: Scoreboard, spec: dict, stages: int) -> dict:
     images = np.load(spec["images"])
-    packed, steps = pack_images(images), spec["timesteps"]
+    packed, steps = pack(images, board.net), spec["timesteps"]
     await bench.start(steps, len(images))
     bench.send_frame(packed[0])
     beats = 0
@@ -94,7 +101,7 @@ async def reset_scenario(bench: CoreBench, board: Scoreboard, spec: dict, stages
 
 async def malformed_scenario(bench: CoreBench, board: Scoreboard, spec: dict, stages: int) -> dict:
     images = np.load(spec["images"])  # three images: A (malformed), B, C (next run)
-    packed, steps = pack_images(images), spec["timesteps"]
+    packed, steps = pack(images, board.net), spec["timesteps"]
     beats = packed.shape[1]
     seen = images[:2].copy()
     await bench.start(steps, 2)
@@ -102,7 +109,7 @@ async def malformed_scenario(bench: CoreBench, board: Scoreboard, spec: dict, st
         keep = spec["beats"]  # TLAST on beat keep - 1: the rest of A reads as zeros
         bench.send_frame(packed[0, :keep])
         flat = seen[0].reshape(-1)
-        flat[4 * keep :] = 0
+        flat[elements_per_beat(board.net.input_format.bits) * keep :] = 0
     else:  # missing: A's last beat has no TLAST; junk beats follow up to the TLAST
         junk = np.arange(1, spec["beats"] + 1, dtype=np.uint32) * 0x01010101
         bench.send_frame(np.concatenate([packed[0], junk]))
@@ -153,6 +160,8 @@ async def registers_scenario(bench: CoreBench) -> dict:
 async def run_job(dut) -> None:
     job = json.loads(Path(os.environ["SF_JOB"]).read_text())
     net = load_network(Path(job["net"]))
+    if "input_format" in job:  # the runner's word on it, until snn.json holds it
+        net = dataclasses.replace(net, input_format=InputFormat(**job["input_format"]))
     registers = register_offsets(net)
     stages = len(net.neuron_layers)
     bench = CoreBench(dut, registers, net.num_classes)

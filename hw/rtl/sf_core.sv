@@ -16,7 +16,7 @@ module sf_core #(
 ) (
     input  wire logic          ap_clk,
     input  wire logic          ap_rst_n,
-    // in_r: pixels
+    // in_r: input elements
     input  wire logic [31:0]   in_r_TDATA,
     input  wire logic          in_r_TVALID,
     output logic               in_r_TREADY,
@@ -58,6 +58,7 @@ module sf_core #(
   localparam int NB = sf_params::NB;
   localparam int VB = sf_params::VB;
   localparam int EYB = sf_params::EYB, EXB = sf_params::EXB, ECB = sf_params::ECB;
+  localparam int EVB = sf_params::EVB;  // an input element (the analog events' value)
 
   logic rst;
   assign rst = !ap_rst_n;
@@ -109,7 +110,7 @@ module sf_core #(
   logic [(NS+1)*EYB-1:EYB] s_y;
   logic [(NS+1)*EXB-1:EXB] s_x;
   logic [(NS+1)*ECB-1:ECB] s_c;
-  logic [7:0] pixel;
+  logic [EVB-1:0] element;
 
   sf_input u_input (
       .clk(ap_clk),
@@ -127,7 +128,7 @@ module sf_core #(
       .ev_y(l_y[0+:EYB]),
       .ev_x(l_x[0+:EXB]),
       .ev_c(l_c[0+:ECB]),
-      .ev_val(pixel),
+      .ev_val(element),
       .err_early,
       .err_missing
   );
@@ -151,7 +152,7 @@ module sf_core #(
         .ev_y(l_y[l*EYB+:EYB]),
         .ev_x(l_x[l*EXB+:EXB]),
         .ev_c(l_c[l*ECB+:ECB]),
-        .ev_val(l == 0 ? pixel : 8'd1),
+        .ev_val(l == 0 ? element : EVB'(1)),
         .oev_valid(s_valid[l+1]),
         .oev_ready(s_ready[l+1]),
         .oev_eos(s_eos[l+1]),

@@ -1,23 +1,27 @@
-// sf_input: the in_r pixel stream -> input events of the first stage.
+// sf_input: the in_r element stream -> input events of the first stage.
 //
-// Beats carry 4 pixels (first in the low byte), row-major (h, w, c); an image is BEATS
-// beats with TLAST on the last. Malformed images (docs/hardware-contract.md):
-//   * TLAST early: the image ends there, missing pixels are 0; err_early pulses.
+// The input is H x W x C elements of EB bits (8 or 16; two's complement if SIGNED),
+// row-major (h, w, c): a feature vector is 1 x 1 x N, a sequence 1 x L x C. Beats carry
+// EPB = 32 / EB elements, the first in the low bits; an image is BEATS beats with TLAST on
+// the last (zero-padded). Malformed images (docs/hardware-contract.md):
+//   * TLAST early: the image ends there, missing elements are 0; err_early pulses.
 //   * no TLAST on the last beat: the image is complete; the beats up to and including
 //     the next TLAST are dropped before the next image; err_missing pulses.
 //
-// Analog input: every nonzero pixel becomes an event carrying its value, then one
-// end-of-image token (the first stage accumulates the image's current once).
-// Poisson input: the image is buffered; every step each pixel (in order) draws from
-// xorshift32 (seeded per image) and spikes when pixel > the draw's top byte; each step
-// ends with an end-of-step token.
+// Analog input: every nonzero element becomes an event carrying its EB bits (the first
+// stage's multipliers read them as signed or unsigned), then one end-of-image token (the
+// first stage accumulates the image's current once).
+// Poisson input (8-bit unsigned pixels only): the image is buffered; every step each pixel
+// (in order) draws from xorshift32 (seeded per image) and spikes when pixel > the draw's
+// top byte; each step ends with an end-of-step token.
 
 `default_nettype none
 
 module sf_input #(
     localparam int EYB = sf_params::EYB,
     localparam int EXB = sf_params::EXB,
-    localparam int ECB = sf_params::ECB
+    localparam int ECB = sf_params::ECB,
+    localparam int EB = sf_params::IN_EB  // element bits, 8 or 16 (events carry them)
 ) (
     input  wire logic            clk,
     input  wire logic            rst,
@@ -36,20 +40,28 @@ module sf_input #(
     output logic      [EYB-1:0]  ev_y,
     output logic      [EXB-1:0]  ev_x,
     output logic      [ECB-1:0]  ev_c,
-    output logic      [7:0]      ev_val,
+    output logic      [EB-1:0]   ev_val,
     output logic                 err_early,    // pulses
     output logic                 err_missing
 );
-  localparam int H = sf_params::IN_H;  // image rows
-  localparam int W = sf_params::IN_W;  // image columns
-  localparam int C = sf_params::IN_C;  // image channels
-  localparam int PIXELS = H * W * C;
-  localparam int BEATS = sf_params::BEATS;  // ceil(PIXELS / 4)
+  localparam int H = sf_params::IN_H;  // input rows
+  localparam int W = sf_params::IN_W;  // input columns
+  localparam int C = sf_params::IN_C;  // input channels
+  localparam int PIXELS = H * W * C;  // input elements
+  localparam int EPB = 32 / EB;  // elements per beat
+  localparam int LB = sf_params::bits(EPB);  // element index within a beat
+  localparam int BEATS = sf_params::BEATS;  // ceil(PIXELS / EPB)
   localparam int BB_ = sf_params::bits(BEATS + 1);  // beat index and count
   localparam int POISSON = sf_params::POISSON;
 
-  if (BEATS * 4 < PIXELS || BEATS * 4 >= PIXELS + 4) begin : g_bad_beats
-    $error("sf_input: BEATS must be ceil(PIXELS / 4)");
+  if (EB != 8 && EB != 16) begin : g_bad_eb
+    $error("sf_input: IN_EB must be 8 or 16");
+  end
+  if (BEATS * EPB < PIXELS || BEATS * EPB >= PIXELS + EPB) begin : g_bad_beats
+    $error("sf_input: BEATS must be ceil(PIXELS / EPB)");
+  end
+  if (POISSON != 0 && (EB != 8 || sf_params::IN_SIGNED != 0)) begin : g_bad_poisson
+    $error("sf_input: Poisson input takes 8-bit unsigned pixels");
   end
 
   // ---- pixel coordinates {y, x, c}, advanced in row-major (h, w, c) order ----
@@ -71,12 +83,12 @@ module sf_input #(
     advance = {y, x, c};
   endfunction
 
-  // a beat's pixel k sits 4 pixels after the previous beat's pixel k: one carry chain
-  // (c, then x, then y) per lane instead of four chained single steps
-  localparam int SKIP_C = 4 % C;
-  localparam int SKIP_X = (4 / C) % W;
-  localparam int SKIP_Y = 4 / (C * W);
-  function automatic logic [PW-1:0] skip4(input logic [PW-1:0] p);
+  // a beat's element k sits EPB elements after the previous beat's element k: one carry
+  // chain (c, then x, then y) per lane instead of EPB chained single steps
+  localparam int SKIP_C = EPB % C;
+  localparam int SKIP_X = (EPB / C) % W;
+  localparam int SKIP_Y = EPB / (C * W);
+  function automatic logic [PW-1:0] skip(input logic [PW-1:0] p);
     logic [EYB-1:0] y;
     logic [EXB-1:0] x;
     logic [ECB-1:0] c;
@@ -91,10 +103,10 @@ module sf_input #(
     c = c_wrap ? ECB'(32'(c_sum) - C) : c_sum[ECB-1:0];
     x = x_wrap ? EXB'(32'(x_sum) - W) : x_sum[EXB-1:0];
     y = y + EYB'(SKIP_Y) + EYB'(x_wrap);
-    skip4 = {y, x, c};
+    skip = {y, x, c};
   endfunction
 
-  // coordinates of pixel i of an image
+  // coordinates of element i of an image
   function automatic logic [PW-1:0] pixel_pos(input int i);
     pixel_pos = {EYB'(i / (W * C)), EXB'((i / C) % W), ECB'(i % C)};
   endfunction
@@ -102,7 +114,7 @@ module sf_input #(
   // ---- output register ----
   logic out_valid_q, out_eos_q;
   logic [PW-1:0] out_pos_q;
-  logic [7:0] out_val_q;
+  logic [EB-1:0] out_val_q;
   logic out_free;
   assign out_free = !out_valid_q || ev_ready;
   assign ev_valid = out_valid_q;
@@ -141,22 +153,23 @@ module sf_input #(
   end
 
   if (POISSON == 0) begin : g_analog
-    // the beat being emitted: pending pixels (nonzero, inside the image), then the token
-    logic [3:0] pend_q;
+    // the beat being emitted: pending elements (nonzero, inside the image), then the
+    // token; an element's value is its EB bits as they came (signed or not)
+    logic [EPB-1:0] pend_q;
     logic [31:0] pix_q;
-    logic [4*PW-1:0] ppos_q;
+    logic [EPB*PW-1:0] ppos_q;
     logic end_q;
-    logic [4*PW-1:0] ppos;  // coordinates of the next beat's four pixels
-    logic [4*PW-1:0] first_ppos;  // ... of the first beat
-    logic [3:0] pend;
-    for (genvar k = 0; k < 4; k++) begin : g_pixel
+    logic [EPB*PW-1:0] ppos;  // coordinates of the next beat's elements
+    logic [EPB*PW-1:0] first_ppos;  // ... of the first beat
+    logic [EPB-1:0] pend;
+    for (genvar k = 0; k < EPB; k++) begin : g_pixel
       assign first_ppos[k*PW+:PW] = pixel_pos(k);
-      assign pend[k] = s_tdata[8*k+:8] != 8'd0 && 32'(beat_q) * 4 + k < PIXELS;
+      assign pend[k] = s_tdata[EB*k+:EB] != '0 && 32'(beat_q) * EPB + k < PIXELS;
     end
-    logic [1:0] low;
+    logic [LB-1:0] low;
     always_comb begin
-      low = 2'd0;
-      for (int k = 3; k >= 0; k--) if (pend_q[k]) low = 2'(k);
+      low = '0;
+      for (int k = EPB - 1; k >= 0; k--) if (pend_q[k]) low = LB'(k);
     end
     logic busy, emit;
     assign busy = pend_q != '0 || end_q;
@@ -181,14 +194,14 @@ module sf_input #(
           end_q <= image_end;
           pix_q <= s_tdata;
           ppos_q <= ppos;
-          for (int k = 0; k < 4; k++)
-            ppos[k*PW+:PW] <= image_end ? first_ppos[k*PW+:PW] : skip4(ppos[k*PW+:PW]);
+          for (int k = 0; k < EPB; k++)
+            ppos[k*PW+:PW] <= image_end ? first_ppos[k*PW+:PW] : skip(ppos[k*PW+:PW]);
         end
       end
       if (emit) begin
         out_eos_q <= pend_q == '0;
         out_pos_q <= ppos_q[32'(low)*PW+:PW];
-        out_val_q <= pix_q[8*low+:8];
+        out_val_q <= pix_q[EB*low+:EB];
       end
     end
     logic unused_analog;
@@ -250,7 +263,7 @@ module sf_input #(
       if (advance_gen && out_free) begin
         out_eos_q <= at_end;
         out_pos_q <= pos_q;
-        out_val_q <= 8'd1;
+        out_val_q <= EB'(1);
       end
     end
   end

@@ -1,6 +1,6 @@
 // sf_stage: one neuron layer of the network, with its optional max-pool gate.
 //
-// Input: events (y, x, c[, pixel]) and end-of-step tokens. Output: the spikes of every
+// Input: events (y, x, c[, value]) and end-of-step tokens. Output: the spikes of every
 // step as events followed by an end-of-step token or, for the final (class) layer, the
 // counts and membranes after the last step. Each stage runs its own step loop:
 //
@@ -10,10 +10,10 @@
 //               free (cleared) again
 //
 // With two current sets (double buffering) both run at once on different sets. The
-// analog first layer accumulates the image's pixels once and fires that set T times.
-// Stages only talk through their event streams, so layer l works on step t while layer
-// l+1 is still on step t-1, and the first stage starts the next image as soon as it is
-// done with this one.
+// analog first layer accumulates the image's input elements once and fires that set T
+// times. Stages only talk through their event streams, so layer l works on step t while
+// layer l+1 is still on step t-1, and the first stage starts the next image as soon as it
+// is done with this one.
 
 `default_nettype none
 
@@ -25,7 +25,8 @@ module sf_stage #(
     localparam int VB = sf_params::VB,
     localparam int EYB = sf_params::EYB,
     localparam int EXB = sf_params::EXB,
-    localparam int ECB = sf_params::ECB
+    localparam int ECB = sf_params::ECB,
+    localparam int EVB = sf_params::EVB
 ) (
     input  wire logic                clk,
     input  wire logic                rst,
@@ -39,7 +40,7 @@ module sf_stage #(
     input  wire logic [EYB-1:0]      ev_y,
     input  wire logic [EXB-1:0]      ev_x,
     input  wire logic [ECB-1:0]      ev_c,
-    input  wire logic [7:0]          ev_val,
+    input  wire logic [EVB-1:0]      ev_val,     // an analog stage's input element
     // output events (hidden stages)
     output logic                     oev_valid,
     input  wire logic                oev_ready,

@@ -1,7 +1,7 @@
 // sf_synapse: the event-driven synapse array of one stage.
 //
 // The stage's currents live in PY x PX banks (output row mod PY, column mod PX), each a
-// memory of Co-channel words. One input event (y, x, c[, pixel value]) reaches a footprint
+// memory of Co-channel words. One input event (y, x, c[, input value]) reaches a footprint
 // of output positions; the generated tables list, per input coordinate and bank, the
 // targets that fall in that bank (address and kernel index, the bank's n-th target in
 // group n) and how many there are. Every bank has its own queue of the events that reach
@@ -15,7 +15,7 @@
 //
 // Pipeline: Q (per bank: a queue of the events with a target there) -> L (per bank: the
 // event being expanded into its targets) -> A (tables: address and weight address) ->
-// B (weight words, synchronous reads) -> [M (analog only: multiply by the pixel value)]
+// B (weight words, synchronous reads) -> [M (analog only: multiply by the input value)]
 // -> U (read of the addressed bank words) -> W (add and write back; the sum of the bank's
 // update ahead is forwarded to one that read its word stale). Every bank memory's read
 // address is a register (the clear, neuron and update addresses are selected a cycle
@@ -45,7 +45,7 @@ module sf_synapse #(
     input  wire logic [sf_params::EYB-1:0]   ev_y,
     input  wire logic [sf_params::EXB-1:0]   ev_x,
     input  wire logic [sf_params::ECB-1:0]   ev_c,
-    input  wire logic [7:0]                  ev_val,
+    input  wire logic [sf_params::EVB-1:0]   ev_val,
     output logic      [1:0]                  done,      // per set: its unit is accumulated
     // after reset: mark every word of every set stale (address clr_addr of every bank)
     input  wire logic                        clr_en,
@@ -66,7 +66,7 @@ module sf_synapse #(
 );
   // ---- parameters of this stage (generated, see sw/spikeforge/rtl/params.py) ----
   localparam int DENSE = int'(sf_params::S_DENSE[32*L+:32]);  // 1: flatten (y, x, c)
-  localparam int ANALOG = int'(sf_params::S_ANALOG[32*L+:32]);  // 1: events carry pixels
+  localparam int ANALOG = int'(sf_params::S_ANALOG[32*L+:32]);  // 1: events carry inputs
   localparam int SH = int'(sf_params::S_SH[32*L+:32]);  // source rows (flattening)
   localparam int SW = int'(sf_params::S_SW[32*L+:32]);  // source columns (flattening)
   localparam int H = int'(sf_params::S_H[32*L+:32]);  // array input rows (1 if dense)
@@ -85,6 +85,11 @@ module sf_synapse #(
   localparam int KHW = KH * KW;  // weight words per input channel
   localparam int WDEPTH = C * KHW;  // weight words of a bank
   localparam int WW = CO * WB;  // weight word bits
+  // an analog event's value: EVB bits of an input element, two's complement if IN_SIGNED;
+  // as a signed number it takes VW bits, a weight x value product PB
+  localparam int EVB = sf_params::EVB;
+  localparam int VW = EVB + 1 - sf_params::IN_SIGNED;
+  localparam int PB = WB + VW;
   // table entry layouts (LSB first): per bank {address, kernel index}; the row table's
   // address and kernel row come multiplied by NAX and KW (adds, no multipliers)
   localparam int XAB = sf_params::bits(NAX);
@@ -96,7 +101,7 @@ module sf_synapse #(
   localparam int WAB = sf_params::bits(WDEPTH);  // weight address bits
   localparam int GYB = sf_params::bits(NGY), GXB = sf_params::bits(NGX);
   localparam int NYB = sf_params::bits(NGY + 1), NXB = sf_params::bits(NGX + 1);  // counts
-  localparam int QW = 9 + CIB + IXB + IYB;  // {end of unit, value, channel, x, y}
+  localparam int QW = 1 + EVB + CIB + IXB + IYB;  // {end of unit, value, channel, x, y}
   localparam int QDEPTH = 64;  // events a bank may lag behind the array's input
   localparam int SYB = sf_params::bits(SH), SXB = sf_params::bits(SW);  // source coordinates
 
@@ -106,9 +111,9 @@ module sf_synapse #(
   if (NSET < 1 || NSET > 2) begin : g_bad_sets
     $error("sf_synapse: NSET must be 1 or 2");
   end
-  if (PY < 1 || PX < 1 || NGY < 1 || NGX < 1 || CB <= WB + 9 * ANALOG || CB > 62)
+  if (PY < 1 || PX < 1 || NGY < 1 || NGX < 1 || CB <= (ANALOG != 0 ? PB : WB) || CB > 62)
   begin : g_bad_geometry
-    $error("sf_synapse: bank and group counts must be >= 1, CB in WB+1 (+9 analog) .. 62");
+    $error("sf_synapse: bank and group counts must be >= 1, CB in WB+1 (PB+1 analog) .. 62");
   end
 
   // ---- memories, initialized from the generated files ----
@@ -167,7 +172,7 @@ module sf_synapse #(
   logic [NBK-1:0] a_set_q;  // the set of what is in A
   logic [NBK*DAB-1:0] a_addr_q;
   logic [NBK*WAB-1:0] a_waddr_q;
-  logic [NBK*8-1:0] a_val_q;
+  logic [NBK*EVB-1:0] a_val_q;
   for (genvar ry = 0; ry < PY; ry++) begin : g_ry
     for (genvar rx = 0; rx < PX; rx++) begin : g_rx
       localparam int B = ry * PX + rx;
@@ -199,7 +204,7 @@ module sf_synapse #(
       logic [IYB-1:0] qy;
       logic [IXB-1:0] qx;
       logic [CIB-1:0] qc;
-      logic [7:0] qval;
+      logic [EVB-1:0] qval;
       logic qmark, mark_pop, set_q, hold;
       logic [1:0] passed_q;  // per set: the bank has taken its unit's end-of-unit token
       assign {qmark, qval, qc, qx, qy} = q_data[B*QW+:QW];
@@ -221,7 +226,7 @@ module sf_synapse #(
       logic [IYB-1:0] y_q;
       logic [IXB-1:0] x_q;
       logic [WAB-1:0] wbase_q;  // the input channel's first weight word
-      logic [7:0] val_q;
+      logic [EVB-1:0] val_q;
       logic [GYB-1:0] gy_q, gy_end_q;
       logic [GXB-1:0] gx_q, gx_end_q;
       logic last_target;
@@ -275,7 +280,7 @@ module sf_synapse #(
         a_set_q[B] <= set_q;
         a_addr_q[B*DAB+:DAB] <= r_addr + DAB'(c_addr);
         a_waddr_q[B*WAB+:WAB] <= wbase_q + WAB'(r_kern) + WAB'(c_kern);
-        a_val_q[B*8+:8] <= val_q;
+        a_val_q[B*EVB+:EVB] <= val_q;
       end
     end
   end
@@ -291,7 +296,7 @@ module sf_synapse #(
   end
   logic [NBK-1:0] b_bank_q, b_mark_q, b_set_q;
   logic [NBK*DAB-1:0] b_addr_q;
-  logic [NBK*8-1:0] b_val_q;
+  logic [NBK*EVB-1:0] b_val_q;
   always_ff @(posedge clk) begin
     b_addr_q <= a_addr_q;
     b_val_q <= a_val_q;
@@ -311,17 +316,19 @@ module sf_synapse #(
   logic [NBK*DAB-1:0] u_addr, p_addr;
   logic [NBK*CO*CB-1:0] u_add;
   if (ANALOG != 0) begin : g_analog
-    // stage M: weight x pixel value, registered before the update
+    // stage M: weight x input value, registered before the update
     logic [NBK-1:0] m_bank_q, m_mark_q, m_set_q;
     logic [NBK*DAB-1:0] m_addr_q;
     logic [NBK*CO*CB-1:0] m_add_q;
     for (genvar i = 0; i < NBK * CO; i++) begin : g_mul
       logic signed [WB-1:0] weight;
-      logic signed [WB+8:0] product;
+      logic signed [VW-1:0] value;  // unsigned inputs: zero-extended by one bit
+      logic signed [PB-1:0] product;
       assign weight = w_q[i*WB+:WB];
-      assign product = weight * $signed({1'b0, b_val_q[(i/CO)*8+:8]});
-      // CB > WB + 9 (generator): sign-extend the product
-      always_ff @(posedge clk) m_add_q[i*CB+:CB] <= {{(CB - WB - 9) {product[WB+8]}}, product};
+      assign value = VW'(b_val_q[(i/CO)*EVB+:EVB]);
+      assign product = weight * value;
+      // CB > PB (generator): sign-extend the product
+      always_ff @(posedge clk) m_add_q[i*CB+:CB] <= {{(CB - PB) {product[PB-1]}}, product};
     end
     always_ff @(posedge clk) begin
       m_addr_q <= b_addr_q;

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ir import Network
+from ..lowering import InputEncoding, lower
 from ..quant import signed_bits
 from .plan import StagePlan, check_plan, default_plan
 from .stages import Stage, build_stages
@@ -53,15 +54,24 @@ def _weight_words(stage: Stage) -> np.ndarray:
     return w.transpose(2, 0, 1, 3).reshape(cin * kh * kw, cout)
 
 
-def _current_bits(stage: Stage, weight_bits: int) -> int:
+def value_bits(encoding: InputEncoding) -> int:
+    """Width of an input element as a signed number: an unsigned EB-bit element takes
+    EB + 1 bits (sf_synapse zero-extends it before the multiply), a signed one EB."""
+    return encoding.element_bits + (0 if encoding.signed else 1)
+
+
+def _current_bits(stage: Stage, weight_bits: int, encoding: InputEncoding) -> int:
     """Width of a partial sum of one timestep's (or the analog image's) contributions."""
-    # at least one bit wider than a weight (or a weight x pixel product), so that the RTL
-    # sign-extends every contribution into the accumulator
-    source = weight_bits + (9 if stage.analog else 0)
+    # at least one bit wider than a weight (or a weight x input-element product: WB + 9
+    # bits for uint8 pixels), so that the RTL sign-extends every contribution into the
+    # accumulator
+    source = weight_bits + (value_bits(encoding) if stage.analog else 0)
     return max(source + 1, signed_bits(stage.current_low, stage.current_high))
 
 
-def describe_stage(stage: Stage, plan: StagePlan, weight_bits: int) -> StageHw:
+def describe_stage(
+    stage: Stage, plan: StagePlan, weight_bits: int, encoding: InputEncoding
+) -> StageHw:
     (h, w, _), (ho, wo, _) = stage.in_shape, stage.out_shape
     (kh, kw), (sy, sx), (pt, pl) = stage.kernel, stage.strides, stage.pads[0::2]
     (py, px), (ty, tx) = plan.banks, plan.tile
@@ -91,7 +101,7 @@ def describe_stage(stage: Stage, plan: StagePlan, weight_bits: int) -> StageHw:
         tile_cols=tile_cols,
         gate_rows=gate_rows,
         gate_cols=gate_cols,
-        current_bits=_current_bits(stage, weight_bits),
+        current_bits=_current_bits(stage, weight_bits, encoding),
     )
 
 
@@ -101,5 +111,8 @@ def describe(net: Network, plan: list[StagePlan] | None = None) -> list[StageHw]
     plan = plan or default_plan(stages)
     check_plan(stages, plan)
     assert net.formats is not None
-    bits = net.formats.weight_bits
-    return [describe_stage(stage, entry, bits) for stage, entry in zip(stages, plan, strict=True)]
+    bits, encoding = net.formats.weight_bits, lower(net).input
+    return [
+        describe_stage(stage, entry, bits, encoding)
+        for stage, entry in zip(stages, plan, strict=True)
+    ]

@@ -265,14 +265,17 @@ def package_text(net: Network, stages: list[StageHw], mem_prefix: str = "./") ->
         biases += [int(v) for v in layer.bias]
         half = cfg.v_init == "half"
         vinits += [int(v) // 2 if half else 0 for v in layer.threshold]
-    links = [tuple(net.input_shape)] + [hw.stage.event_shape for hw in stages]
+    # the core sees the input as stage 0's source: (1, 1, N), (1, L, C) or (H, W, C)
+    source = stages[0].stage.source_shape
+    links = [source] + [hw.stage.event_shape for hw in stages]
     links += [hw.stage.out_shape for hw in stages]
     sat_top = contract.SAT_BASE + contract.REGISTER_STRIDE * (len(stages) - 1)
     offsets = {
         reg.name: reg.offset for reg in (*contract.CONTROL_REGISTERS, *contract.CORE_REGISTERS)
     }
     sum_bits = max(fmt.membrane_bits, fmt.bias_bits, *(hw.current_bits for hw in stages)) + 2
-    h, w, c = (int(v) for v in net.input_shape)
+    h, w, c = source
+    element_bits, signed = net.input_format.bits, net.input_format.signed
     scalars = {
         "NS": (len(stages), "stages (neuron layers)"),
         "K": (net.num_classes, "classes"),
@@ -286,10 +289,13 @@ def package_text(net: Network, stages: list[StageHw], mem_prefix: str = "./") ->
         "RESET_ZERO": (int(cfg.reset == "zero"), "1: reset to zero, 0: by subtraction"),
         "POISSON": (int(cfg.input_mode == "poisson"), "1: Poisson input, 0: analog"),
         "RUNNING_MAX": (int(cfg.pool == "running_max"), "max-pool: 1 running max, 0 gate"),
-        "IN_H": (h, "image rows"),
-        "IN_W": (w, "image columns"),
-        "IN_C": (c, "image channels"),
-        "BEATS": (contract.beats_per_image(net.input_shape), "in_r beats per image"),
+        "IN_H": (h, "input rows"),
+        "IN_W": (w, "input columns"),
+        "IN_C": (c, "input channels"),
+        "IN_EB": (element_bits, "input element bits (8 or 16)"),
+        "IN_SIGNED": (int(signed), "1: input elements are two's complement"),
+        "EVB": (element_bits, "event value bits (the analog input's elements)"),
+        "BEATS": (contract.beats_per_image(source, element_bits), "in_r beats per image"),
         "EYB": (max(bits(s[0]) for s in links), "event row bits"),
         "EXB": (max(bits(s[1]) for s in links), "event column bits"),
         "ECB": (max(bits(s[2]) for s in links), "event channel bits"),

@@ -48,8 +48,8 @@ def accumulate_lanes(stages: list[StageHw]) -> int:
 
 
 def _position_counts(spikes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Spikes or pixels (N, *shape) summed over the images and channels: (rows, columns);
-    a flat (dense) shape counts as one position."""
+    """Spikes or nonzero input elements (N, *shape) summed over the images and channels:
+    (rows, columns); a flat (dense) shape counts as one position."""
     if len(shape) == 3:
         return spikes.reshape(len(spikes), *shape).sum(axis=(0, 3))
     return np.array([[spikes.sum()]])
@@ -57,8 +57,8 @@ def _position_counts(spikes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 def incoming_events(net: Network, images: np.ndarray, timesteps: int) -> list[np.ndarray]:
     """Per neuron layer: the events its synapse array takes (the golden model's spikes into
-    it, or the image's nonzero pixels for analog input), summed over the images and
-    channels, per input position (rows, columns)."""
+    it, or the input's nonzero elements, negative ones too, for analog input), summed over
+    the images and channels, per input position (rows, columns)."""
     _, spikes = step_spikes(net, images, timesteps)
     shape = net.layers[0].in_shape
     if net.config.input_mode == "analog":
