@@ -41,8 +41,8 @@ def _refused(layers_list, match: str, input_shape=(8, 8, 1)):
 def test_refuses_unknown_layer_types_by_name():
     from keras import layers
 
-    _refused([layers.Conv2D(2, 3, name="c"), layers.GlobalAveragePooling2D(name="gap"),
-              layers.Dense(2)], r"'gap' \(GlobalAveragePooling2D\)")
+    _refused([layers.Conv2D(2, 3, name="c"), layers.GlobalMaxPooling2D(name="gap"),
+              layers.Dense(2)], r"'gap' \(GlobalMaxPooling2D\)")
     _refused([layers.Conv2DTranspose(2, 3, name="up"), layers.Flatten(), layers.Dense(2)],
              r"'up' \(Conv2DTranspose\)")
 

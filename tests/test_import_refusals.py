@@ -93,11 +93,115 @@ def test_thresholded_relu(tmp_path):
                        L.Dense(2)], r"'thr' \(ReLU\): negative_slope=0.0, threshold=0.5")
 
 
-def test_reshape_to_a_feature_map(tmp_path):
+def test_reshape_between_spiking_layers(tmp_path):
     L = _layers()
-    refused(tmp_path, [L.Conv2D(2, 3, activation="relu"), L.Reshape((12, 6, 1), name="rs"),
+    refused(tmp_path, [L.Conv2D(2, 3, activation="relu", name="c1"),
+                       L.Reshape((12, 6, 1), name="rs"), L.Conv2D(2, 3, activation="relu",
+                                                                  name="c2"),
                        L.Flatten(), L.Dense(2)],
-            r"'rs' \(Reshape\): target_shape=\(12, 6, 1\).*only reshaping to a flat vector")
+            r"'rs' \(Reshape\): relabelling the output \(6, 6, 2\) of 'c1' as \(12, 6, 1\) "
+            r"for 'c2' is not supported; .*reshape only to flatten before a Dense layer")
+
+
+def test_reshape_after_a_dense_layer_into_a_convolution(tmp_path):
+    L = _layers()
+    refused(tmp_path, [L.Flatten(name="f"), L.Dense(16, activation="relu", name="d1"),
+                       L.Reshape((16, 1), name="rs"), L.Conv1D(2, 3, activation="relu"),
+                       L.Flatten(), L.Dense(2)],
+            r"'rs' \(Reshape\): relabelling the output \(16,\) of 'd1' as \(1, 16, 1\)")
+
+
+def test_reshape_of_another_size(tmp_path):
+    L = _layers()
+    refused(tmp_path, [L.Reshape((64,), name="rs"), L.Dense(2)],
+            r"'rs' \(Reshape\): target_shape=\(5, 5, 2\) from \(8, 8, 1\) \(64 elements\).*"
+            r"give a target shape of 64 elements", overrides={"rs": {"target_shape": [5, 5, 2]}})
+
+
+def test_reshape_to_rank_four(tmp_path):
+    L = _layers()
+    refused(tmp_path, [L.Reshape((2, 2, 4, 4), name="rs4"), L.Flatten(), L.Dense(2)],
+            r"'rs4' \(Reshape\): target_shape=\(2, 2, 4, 4\) from \(8, 8, 1\) \(rank 4\)")
+
+
+def test_permute_moves_elements(tmp_path):
+    L = _layers()
+    refused(tmp_path, [L.Permute((2, 1, 3), name="swap"), L.Flatten(), L.Dense(2)],
+            r"'swap' \(Permute\): Permute \(it moves elements: a transpose.*transpose the data")
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "SimpleRNN"])
+def test_recurrent_layers(tmp_path, kind):
+    L = _layers()
+    refused(tmp_path, [getattr(L, kind)(4, name="rnn"), L.Dense(2)],
+            rf"'rnn' \({kind}\): a recurrent layer .* is not supported; model the sequence "
+            "with Conv1D", input_shape=(10, 3))
+
+
+def test_time_distributed(tmp_path):
+    L = _layers()
+    refused(tmp_path, [L.TimeDistributed(L.Dense(4), name="td"), L.Flatten(), L.Dense(2)],
+            r"'td' \(TimeDistributed\).*use Conv1D\(units, 1\)", input_shape=(10, 3))
+
+
+def test_garnet(tmp_path):
+    L = _layers()
+    refused(tmp_path, [L.Dense(4, name="gn"), L.Flatten(), L.Dense(2)],
+            r"'gn' \(GarNet\): a GarNet graph layer", input_shape=(10, 3),
+            overrides={"gn": {"class_name": "GarNet"}})
+
+
+@pytest.mark.parametrize("quantizer", ["binary(alpha=1)", "ternary()", "binary_tanh"])
+def test_binary_and_ternary_activations(tmp_path, quantizer):
+    L = _layers()
+    name = quantizer.split("(")[0]
+    refused(tmp_path, [L.Dense(4, name="d"), L.Activation("relu", name="q"), L.Dense(2)],
+            rf"'q' \(QActivation\): activation '{name}.*has no integrate-and-fire equivalent",
+            input_shape=(6,), overrides={"q": {"class_name": "QActivation",
+                                               "activation": quantizer}})
+
+
+def test_dilated_conv1d(tmp_path):
+    L = _layers()
+    refused(tmp_path, [L.Conv1D(2, 3, dilation_rate=2, name="dil1"), L.Flatten(), L.Dense(2)],
+            r"'dil1' \(Conv1D\): dilation_rate=\[2\] is not supported; use dilation 1",
+            input_shape=(12, 2))
+
+
+def test_conv1d_channels_first(tmp_path):
+    L = _layers()
+    refused(tmp_path, [L.Conv1D(2, 3, name="cf1"), L.Flatten(), L.Dense(2)],
+            r"'cf1' \(Conv1D\): data_format='channels_first'.*use channels_last",
+            input_shape=(12, 2), overrides={"cf1": {"data_format": "channels_first"}})
+
+
+def test_sequence_layer_on_an_image(tmp_path):
+    L = _layers()
+    refused(tmp_path, [L.Conv2D(2, 3, activation="relu"), L.GlobalAveragePooling2D(name="g"),
+                       L.Dense(2)],
+            r"'g' \(GlobalAveragePooling1D\): an input of shape \(6, 6, 2\) is not supported; "
+            r"it reads a sequence", overrides={"g": {"class_name": "GlobalAveragePooling1D"}})
+
+
+def test_padded_average_pooling_1d(tmp_path):
+    L = _layers()
+    refused(tmp_path, [L.Conv1D(2, 3, activation="relu"), L.AveragePooling1D(
+        2, padding="same", name="avg1"), L.Flatten(), L.Dense(2)],
+        r"'avg1' \(AveragePooling1D\): padding='same' with a partial window", (11, 1))
+
+
+def test_sigmoid_in_a_hidden_layer(tmp_path):
+    L = _layers()
+    refused(tmp_path, [L.Dense(4, activation="sigmoid", name="hid"), L.Dense(2)],
+            r"'hid/sigmoid' \(sigmoid\): a sigmoid before the output layer.*use 'relu'",
+            input_shape=(6,))
+
+
+def test_one_unit_linear_output(tmp_path):
+    L = _layers()
+    refused(tmp_path, [L.Dense(4, activation="relu"), L.Dense(1, name="score")],
+            r"'score' \(Dense\): an output of one unit .*Dense\(1, activation='sigmoid'\)",
+            input_shape=(6,))
 
 
 def test_batchnorm_on_another_axis(tmp_path):
@@ -170,11 +274,25 @@ def test_unsized_input(tmp_path):
         load_graph(tmp_path / "m.keras")
 
 
-def test_flat_input(tmp_path):
+def test_input_of_rank_four(tmp_path):
     L = _layers()
-    model = sequential((64,), [L.Dense(2, name="d")])
+    model = sequential((2, 3, 4, 2), [L.Flatten(), L.Dense(2, name="d")])
     model.save(tmp_path / "m.keras")
-    with pytest.raises(UnsupportedLayerError, match=r"expects images \(height, width"):
+    with pytest.raises(UnsupportedLayerError, match=r"input shape \(2, 3, 4, 2\): spikeforge "
+                       r"reads feature vectors \(N,\), sequences .*reshape the data"):
+        load_graph(tmp_path / "m.keras")
+
+
+def test_two_inputs(tmp_path):
+    import keras
+
+    L = _layers()
+    a, b = keras.Input((4,), name="a"), keras.Input((3,), name="b")
+    joined = L.Concatenate(name="join")([a, b])
+    model = keras.Model([a, b], L.Dense(2, name="out")(joined))
+    model.save(tmp_path / "m.keras")
+    with pytest.raises(UnsupportedLayerError, match=r"2 inputs and 1 outputs: spikeforge "
+                       r"converts models with one input"):
         load_graph(tmp_path / "m.keras")
 
 

@@ -1,4 +1,8 @@
-"""Layer records -> :class:`~spikeforge.ir.AnnGraph`, tracking each layer's input shape."""
+"""Layer records -> :class:`~spikeforge.ir.AnnGraph`, tracking each layer's input shape.
+
+A model whose output is one sigmoid unit (a binary classifier) is read as two classes,
+(1 - p, p): the spiking network's class is the neuron that spikes most, which needs one
+neuron per class (:func:`.layers.binary_output`)."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from pathlib import Path
 
 from .. import ir
 from ..ann_numpy import output_shape
-from .layers import map_layer
+from .layers import binary_output, map_layer
 from .sources import read_model
 from .topology import Architecture
 
@@ -20,6 +24,7 @@ def records_to_graph(arch: Architecture) -> ir.AnnGraph:
         for layer in mapped:
             shape = output_shape(layer, shape)
         layers.extend(mapped)
+    layers = binary_output(layers, shape)
     return ir.AnnGraph(input_shape=tuple(arch.input_shape), layers=layers, name=arch.name)
 
 

@@ -4,6 +4,11 @@ Every source (a live Keras 3 model, Keras 2 JSON + H5, full-model H5, QKeras con
 yields :class:`LayerRecord` s; :func:`map_layer` turns one into IR layers, given its input
 shape. A layer or setting the spiking network cannot express is refused with
 :class:`UnsupportedLayerError` naming the layer, its type, the setting and the fix.
+
+Shapes are Keras' own (without the batch axis): (N,) feature vectors, (L, C) sequences and
+(H, W, C) images. The IR's windows (convolution, pooling) are 2-D, so a 1-D layer on a
+sequence is the H = 1 case between two relabelling reshapes, ``name/as_image`` to
+(1, L, C) and ``name/as_sequence`` back to (L', C'); the canonical passes cancel the pairs.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import ir
+from ..ann_numpy import Sigmoid, output_shape
 from .errors import ModelFileError, UnsupportedLayerError, refuse
 from .quantizers import QuantizerError, parse_quantizer, quantized_bits, relu_spec
 from .topology import LayerRecord
@@ -22,13 +28,30 @@ Handler = Callable[[LayerRecord, ir.Shape], list[ir.AnnLayer]]
 _NO_OPS = ("Dropout", "SpatialDropout2D", "GaussianDropout", "GaussianNoise", "AlphaDropout",
            "ActivityRegularization")
 _ACTIVATION_FIX = ("use 'relu' (or a capped ReLU: max_value, 'relu6', QKeras quantized_relu) "
-                   "on hidden layers and 'softmax' or 'linear' on the output")
+                   "on hidden layers and 'softmax', 'sigmoid' or 'linear' on the output")
+TWO_CLASSES = "two_classes"  # the name suffix of a one-unit sigmoid's fixed two-class layer
 
 
 def _pair(value: Any) -> tuple[int, int]:
     if isinstance(value, int):
         return (value, value)
     return (int(value[0]), int(value[1]))
+
+
+def _single(value: Any) -> int:
+    """A 1-D layer's size: Keras 3 and Keras 2 save ``[k]``, hand-written configs ``k``."""
+    return int(value) if isinstance(value, int) else int(value[0])
+
+
+def _need_rank(rec: LayerRecord, in_shape: ir.Shape, rank: int, fix: str) -> None:
+    """Refuse an input whose rank is not the one the layer reads."""
+    if len(in_shape) != rank:
+        raise refuse(rec.name, rec.class_name, f"an input of shape {tuple(in_shape)}", fix)
+
+
+_READS_SEQUENCE = "it reads a sequence (length, channels): use it before the Flatten"
+_READS_IMAGE = ("it reads a feature map (height, width, channels): use it before the Flatten "
+                "(a one-channel (H, W) input needs a Reshape to (H, W, 1) first)")
 
 
 def _weight(rec: LayerRecord, key: str) -> np.ndarray:
@@ -86,6 +109,8 @@ def activation_layers(
         return []
     if spec == "softmax":
         return [ir.Softmax(name if standalone else f"{name}/softmax")]
+    if spec == "sigmoid":
+        return [Sigmoid(name if standalone else f"{name}/sigmoid")]
     text = spec if isinstance(spec, str) else str(spec.get("class_name", spec))
     try:
         quantizer = parse_quantizer(spec)
@@ -110,19 +135,35 @@ def _padding(rec: LayerRecord, size: tuple[int, int], kernel, strides) -> ir.Pad
         return (0, 0, 0, 0)
     if padding == "same":
         return ir.same_pads(size, kernel, strides)
-    raise refuse(rec.name, rec.class_name, f"padding='{padding}'", "use 'valid' or 'same'")
+    if padding == "causal" and rec.class_name in ("Conv1D", "QConv1D"):
+        return (0, 0, kernel[1] - 1, 0)  # dilation 1: k - 1 zeros before the sequence
+    allowed = "'valid', 'same' or 'causal'" if "1D" in rec.class_name else "'valid' or 'same'"
+    raise refuse(rec.name, rec.class_name, f"padding='{padding}'", f"use {allowed}")
 
 
-def _conv(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
-    _check_channels_last(rec)
-    if _pair(rec.config.get("dilation_rate", 1)) != (1, 1):
+def _check_plain_conv(rec: LayerRecord, dilation: Any) -> None:
+    """Refuse a dilated or grouped convolution."""
+    if dilation != (1, 1):
         raise refuse(rec.name, rec.class_name, f"dilation_rate={rec.config['dilation_rate']}",
                      "use dilation 1")
     if rec.config.get("groups", 1) != 1:
         raise refuse(rec.name, rec.class_name, f"groups={rec.config['groups']}", "use groups=1")
-    if len(in_shape) != 3:
-        raise refuse(rec.name, rec.class_name, f"an input of shape {in_shape}",
-                     "put every Conv2D before the Flatten")
+
+
+def _as_image(name: str, in_shape: ir.Shape) -> ir.Reshape:
+    """A sequence (L, C) relabelled as the one-row image (1, L, C) a 2-D window reads."""
+    return ir.Reshape(f"{name}/as_image", (1, *in_shape))
+
+
+def _as_sequence(name: str, out_shape: ir.Shape) -> ir.Reshape:
+    """A one-row map (1, L, C) relabelled as the sequence (L, C) Keras' next layer reads."""
+    return ir.Reshape(f"{name}/as_sequence", tuple(out_shape[1:]))
+
+
+def _conv(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
+    _check_channels_last(rec)
+    _check_plain_conv(rec, _pair(rec.config.get("dilation_rate", 1)))
+    _need_rank(rec, in_shape, 3, _READS_IMAGE)
     kernel = _quantized(rec, "kernel")
     size = _pair(rec.config.get("kernel_size", kernel.shape[:2]))
     filters = rec.config.get("filters", kernel.shape[-1])
@@ -131,6 +172,24 @@ def _conv(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
     pads = _padding(rec, in_shape[:2], kernel.shape[:2], strides)
     conv = ir.Conv2D(rec.name, kernel, _bias(rec, kernel.shape[-1]), strides, pads)
     return [conv, *activation_layers(rec.name, rec.class_name, rec.config.get("activation"))]
+
+
+def _conv1d(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
+    """Conv1D on (L, C): a Conv2D with kernel (1, k), strides (1, s) on the view (1, L, C)."""
+    _check_channels_last(rec)
+    _check_plain_conv(rec, (1, _single(rec.config.get("dilation_rate", 1))))
+    _need_rank(rec, in_shape, 2, _READS_SEQUENCE)
+    kernel = _quantized(rec, "kernel")
+    size = _single(rec.config.get("kernel_size", kernel.shape[0]))
+    filters = rec.config.get("filters", kernel.shape[-1])
+    _check_shape(rec, "kernel", kernel, (size, in_shape[1], filters))
+    strides = (1, _single(rec.config.get("strides", 1)))
+    pads = _padding(rec, (1, in_shape[0]), (1, size), strides)
+    conv = ir.Conv2D(rec.name, kernel[None], _bias(rec, filters), strides, pads)
+    image = (1, *in_shape)
+    return [_as_image(rec.name, in_shape), conv,
+            _as_sequence(rec.name, output_shape(conv, image)),
+            *activation_layers(rec.name, rec.class_name, rec.config.get("activation"))]
 
 
 def _dense(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
@@ -143,11 +202,42 @@ def _dense(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
 
 def _pool(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
     _check_channels_last(rec)
+    _need_rank(rec, in_shape, 3, _READS_IMAGE)
     pool = _pair(rec.config.get("pool_size", 2))
     strides = _pair(rec.config.get("strides") or pool)
     pads = _padding(rec, in_shape[:2], pool, strides)
     cls = ir.MaxPool if rec.class_name == "MaxPooling2D" else ir.AvgPool
     return [cls(rec.name, pool, strides, pads)]
+
+
+def _pool1d(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
+    """MaxPooling1D/AveragePooling1D on (L, C): pool (1, p), strides (1, s) on (1, L, C)."""
+    _check_channels_last(rec)
+    _need_rank(rec, in_shape, 2, _READS_SEQUENCE)
+    pool = (1, _single(rec.config.get("pool_size", 2)))
+    strides = (1, _single(rec.config.get("strides") or pool[1]))
+    pads = _padding(rec, (1, in_shape[0]), pool, strides)
+    cls = ir.MaxPool if rec.class_name == "MaxPooling1D" else ir.AvgPool
+    layer = cls(rec.name, pool, strides, pads)
+    return [_as_image(rec.name, in_shape), layer,
+            _as_sequence(rec.name, output_shape(layer, (1, *in_shape)))]
+
+
+def _global_average(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
+    """GlobalAveragePooling1D/2D: an average pool over the whole map, then the vector (C,)
+    (with ``keepdims``: (1, C) for a sequence, (1, 1, C) for an image)."""
+    _check_channels_last(rec)
+    sequence = rec.class_name == "GlobalAveragePooling1D"
+    _need_rank(rec, in_shape, 2 if sequence else 3, _READS_SEQUENCE if sequence else _READS_IMAGE)
+    layers: list[ir.AnnLayer] = [_as_image(rec.name, in_shape)] if sequence else []
+    window = (1, in_shape[0]) if sequence else (in_shape[0], in_shape[1])
+    layers.append(ir.AvgPool(rec.name, window, window))
+    channels = in_shape[-1]
+    if not rec.config.get("keepdims", False):
+        layers.append(ir.Flatten(f"{rec.name}/flat"))
+    elif sequence:
+        layers.append(ir.Reshape(f"{rec.name}/as_sequence", (1, channels)))
+    return layers
 
 
 def _batchnorm(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
@@ -207,14 +297,26 @@ def _flatten(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
 
 
 def _reshape(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
-    target = [int(d) for d in rec.config.get("target_shape", [])]
+    """A Reshape relabels the elements in row-major order: to a flat vector it is a Flatten,
+    to the input's own shape nothing, to any other shape of rank 2 or 3 an ``ir.Reshape``."""
+    given = tuple(int(d) for d in rec.config.get("target_shape") or [])
     size = int(np.prod(in_shape))
-    if tuple(target) == tuple(in_shape):
+    known = int(np.prod([d for d in given if d != -1]))
+    target = given
+    if given.count(-1) == 1 and known > 0 and size % known == 0:
+        target = tuple(size // known if d == -1 else d for d in given)
+    setting = f"target_shape={given} from {tuple(in_shape)}"
+    if not target or min(target) < 1 or int(np.prod(target)) != size:
+        raise refuse(rec.name, "Reshape", f"{setting} ({size} elements)",
+                     f"give a target shape of {size} elements (at most one -1)")
+    if len(target) > 3:
+        raise refuse(rec.name, "Reshape", f"{setting} (rank {len(target)})",
+                     "reshape to a vector (N,), a sequence (L, C) or an image (H, W, C)")
+    if target == tuple(in_shape):
         return []
-    if len(target) == 1 and target[0] in (-1, size):
+    if len(target) == 1:
         return [ir.Flatten(rec.name)]
-    raise refuse(rec.name, "Reshape", f"target_shape={tuple(target)} from {tuple(in_shape)}",
-                 "only reshaping to a flat vector ((-1,), as Flatten does) is supported")
+    return [ir.Reshape(rec.name, target)]
 
 
 def _dropout(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
@@ -225,13 +327,50 @@ def _lambda(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
     raise refuse_lambda(rec.name)
 
 
+_RECURRENT = ("a recurrent layer (its state carries from step to step; spikeforge builds "
+              "feed-forward integrate-and-fire layers)",
+              "model the sequence with Conv1D and pooling layers, then Flatten or "
+              "GlobalAveragePooling1D and Dense")
+_REFUSED: dict[str, tuple[str, str]] = {
+    **{name: _RECURRENT for name in ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional",
+                                     "ConvLSTM1D", "ConvLSTM2D", "QLSTM", "QGRU",
+                                     "QSimpleRNN")},
+    "TimeDistributed": ("a layer wrapped in TimeDistributed",
+                        "use Conv1D(units, 1) for a Dense applied at every step (the same "
+                        "weights), or Flatten and Dense"),
+    "Permute": ("Permute (it moves elements: a transpose, not a row-major relabelling)",
+                "transpose the data before the model, or train without the Permute "
+                "(a Reshape that keeps the element order is supported)"),
+    "RepeatVector": ("RepeatVector (it copies elements)",
+                     "remove it; spikeforge converts layers that relabel elements "
+                     "(Reshape, Flatten) but not ones that copy or move them"),
+    "GarNet": ("a GarNet graph layer (aggregation over a set of vertices)",
+               "spikeforge converts Conv/Dense feed-forward networks; replace it with Dense "
+               "layers on a fixed-size input"),
+    "GarNetStack": ("a GarNet graph layer (aggregation over a set of vertices)",
+                    "spikeforge converts Conv/Dense feed-forward networks; replace it with "
+                    "Dense layers on a fixed-size input"),
+}
+
+
+def _refused(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
+    setting, fix = _REFUSED[rec.class_name]
+    raise refuse(rec.name, rec.class_name, setting, fix)
+
+
 HANDLERS: dict[str, Handler] = {
     "Conv2D": _conv,
     "QConv2D": _conv,
+    "Conv1D": _conv1d,
+    "QConv1D": _conv1d,
     "Dense": _dense,
     "QDense": _dense,
     "MaxPooling2D": _pool,
     "AveragePooling2D": _pool,
+    "MaxPooling1D": _pool1d,
+    "AveragePooling1D": _pool1d,
+    "GlobalAveragePooling1D": _global_average,
+    "GlobalAveragePooling2D": _global_average,
     "BatchNormalization": _batchnorm,
     "QBatchNormalization": _batchnorm,
     "ReLU": _relu,
@@ -243,7 +382,9 @@ HANDLERS: dict[str, Handler] = {
     "Reshape": _reshape,
     "Lambda": _lambda,
     **{name: _dropout for name in _NO_OPS},
+    **{name: _refused for name in _REFUSED},
 }
+_NOT_LISTED = {"Lambda", *_NO_OPS, *_REFUSED}
 
 
 def map_layer(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
@@ -252,8 +393,29 @@ def map_layer(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
     if handler is None:
         raise UnsupportedLayerError(
             f"layer '{rec.name}' ({rec.class_name}) is not supported: spikeforge converts "
-            f"{', '.join(sorted(set(HANDLERS) - {'Lambda', *_NO_OPS}))} and the inference no-ops "
+            f"{', '.join(sorted(set(HANDLERS) - _NOT_LISTED))} and the inference no-ops "
             f"{', '.join(_NO_OPS)}; remove or replace it before converting",
             layer=rec.name,
         )
     return handler(rec, in_shape)
+
+
+def two_classes(sigmoid: Sigmoid) -> list[ir.AnnLayer]:
+    """A sigmoid on one unit z (a binary classifier) as two classes: the fixed layer
+    z -> (-z, z), then the sigmoid: (1 - p, p) with p = sigmoid(z), class 1 when p > 0.5.
+    The canonical passes merge the fixed layer into a linear Dense before it."""
+    fixed = ir.Dense(f"{sigmoid.name}/{TWO_CLASSES}", np.array([[-1.0, 1.0]]), np.zeros(2))
+    return [fixed, sigmoid]
+
+
+def is_two_classes(layer: ir.AnnLayer) -> bool:
+    """Whether ``layer`` is the fixed layer of :func:`two_classes`."""
+    return isinstance(layer, ir.Dense) and layer.name.endswith(f"/{TWO_CLASSES}")
+
+
+def binary_output(layers: list[ir.AnnLayer], out_shape: ir.Shape) -> list[ir.AnnLayer]:
+    """``layers`` (a whole model, output ``out_shape``) with a one-unit sigmoid output read
+    as two classes (:func:`two_classes`); any other model unchanged."""
+    if layers and type(layers[-1]) is Sigmoid and tuple(out_shape) == (1,):
+        return [*layers[:-1], *two_classes(layers[-1])]
+    return layers

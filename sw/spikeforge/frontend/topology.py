@@ -55,16 +55,24 @@ def _shape_of(config: dict[str, Any]) -> list[Any] | None:
     return None
 
 
+INPUT_KINDS = ("feature vectors (N,), sequences (length, channels), images (height, width, "
+               "channels) and one-channel images (height, width)")
+
+
 def _fixed_shape(model: str, shape: list[Any]) -> ir.Shape:
+    """The model's input shape without the batch axis: (N,), (L, C) or (H, W), (H, W, C).
+
+    A 2-D input is a sequence or a one-channel image; the layers after it say which
+    (a Conv1D reads (L, C), a Reshape to (H, W, 1) makes an image)."""
     if any(d is None for d in shape):
         raise UnsupportedLayerError(
             f"model '{model}' has input shape {tuple(shape)}: give every input dimension a "
-            "size (spikeforge needs fixed image shapes)"
+            "size (the hardware streams a fixed number of input elements)"
         )
-    if len(shape) != 3:
+    if not 1 <= len(shape) <= 3:
         raise UnsupportedLayerError(
-            f"model '{model}' has input shape {tuple(shape)}: spikeforge expects images "
-            "(height, width, channels)"
+            f"model '{model}' has input shape {tuple(shape)}: spikeforge reads {INPUT_KINDS}; "
+            "reshape the data to one of these before the model"
         )
     return tuple(int(d) for d in shape)
 
@@ -92,7 +100,7 @@ def _sequential(name: str, config: Any) -> Architecture:
     if shape is None:
         raise UnsupportedLayerError(
             f"model '{name}' does not record its input shape: build it with an Input layer "
-            "(keras.Input((H, W, C))) before saving"
+            "(keras.Input(shape), shape (N,), (L, C) or (H, W, C)) before saving"
         )
     for layer in layers:
         _refuse_nested(layer)
@@ -135,7 +143,8 @@ def _functional(name: str, config: dict[str, Any]) -> Architecture:
     if len(inputs) != 1 or len(outputs) != 1:
         raise UnsupportedLayerError(
             f"model '{name}' has {len(inputs)} inputs and {len(outputs)} outputs: spikeforge "
-            "converts models with one image input and one class output"
+            "converts models with one input and one class output; feed several inputs as one "
+            "(concatenate the features, or stack them as channels) and keep one output"
         )
     path: list[LayerRecord] = []
     current = outputs[0]
