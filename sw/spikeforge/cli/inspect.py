@@ -1,5 +1,6 @@
 """``spikeforge inspect MODEL``: how each layer maps into the spiking network, or why it
-can't, with parameter counts and the input shape; no data, no conversion."""
+can't (with the fix), in one table of every layer, with parameter counts and the input
+shape; then the verdict, which lists every refusal. No data, no conversion."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
 
     report = inspect_model(args.model, args.weights)
     shape = " x ".join(map(str, report.input_shape))
+    if report.input_problem is not None:
+        shape = "refused (see the verdict; the layers are checked all the same)"
     print(f"model '{report.name}' ({report.source}), input {shape}")
     rows = [["layer", "type", "settings", "params", "output", "maps to"]]
     for row in report.rows:

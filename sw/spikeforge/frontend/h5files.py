@@ -16,6 +16,7 @@ name; :func:`h5_kind` tells it apart so that it is read through Keras.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -93,4 +94,79 @@ def read_weights(path: Path) -> dict[str, dict[str, np.ndarray]]:
                     )
                 variables[key] = np.asarray(layer_group[weight_name])
             weights[layer_name] = variables
+        return weights
+
+
+# --- Keras 3: the model.weights.h5 inside a .keras archive -------------------------------
+
+
+def snake_case(class_name: str) -> str:
+    """Keras 3's ``naming.to_snake_case``: the group name of a layer in model.weights.h5."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub("([a-z])([A-Z])", r"\1_\2", name)
+    return name.lower()
+
+
+def _variables(group: Any) -> list[np.ndarray]:
+    """The datasets ``0``, ``1``, ... of a ``vars`` group, in order."""
+    keys = sorted((k for k in group if k.isdigit()), key=int)
+    return [np.asarray(group[k]) for k in keys]
+
+
+def _nested(group: Any, prefix: str = "") -> dict[str, list[np.ndarray]]:
+    """Every ``vars`` group under ``group``, by its path ('' for the layer's own)."""
+    found: dict[str, list[np.ndarray]] = {}
+    for key, item in group.items():
+        if not hasattr(item, "items"):
+            continue
+        if key == "vars":
+            variables = _variables(item)
+            if variables:
+                found[prefix.rstrip("/")] = variables
+        else:
+            found.update(_nested(item, f"{prefix}{key}/"))
+    return found
+
+
+def read_keras3_archive_weights(
+    data: bytes, layers: list[tuple[str, str]], source: str
+) -> dict[str, dict[str, list[np.ndarray]]]:
+    """The variables of each layer in a Keras 3 ``model.weights.h5`` (given as bytes), by
+    layer name, then by path inside the layer ('' for its own variables, 'kq/quantizer' for
+    a sub-layer's), each a list in the order the layer saved them.
+
+    Keras 3 stores a model's layers as ``layers/<snake_case(class)>[_<n>]/vars/<i>`` in the
+    order of ``model.layers`` (``n`` counts the earlier layers of the same class); recent
+    versions also record the layer's name as the ``name`` attribute of its ``vars`` group,
+    which is used where present. ``layers`` lists (name, class name) in that order.
+    """
+    import io
+
+    import h5py
+
+    try:
+        h5 = h5py.File(io.BytesIO(data), "r")
+    except OSError as err:
+        raise ModelFileError(f"{source} is not an HDF5 file ({err})") from err
+    with h5:
+        root = h5.get("layers")
+        if root is None:
+            return {}
+        by_name: dict[str, Any] = {}
+        for group in root.values():
+            own = group.get("vars")
+            if own is not None and "name" in own.attrs:
+                by_name[_text(own.attrs["name"])] = group
+        weights: dict[str, dict[str, list[np.ndarray]]] = {}
+        counts: dict[str, int] = {}
+        for name, class_name in layers:
+            base = snake_case(class_name.split(">")[-1])
+            count = counts.get(base, -1) + 1
+            counts[base] = count
+            group = by_name.get(name)
+            if group is None and not by_name:
+                group = root.get(base if count == 0 else f"{base}_{count}")
+            if group is not None:
+                weights[name] = _nested(group)
         return weights

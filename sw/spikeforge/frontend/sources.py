@@ -13,6 +13,7 @@ QKeras.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import zipfile
@@ -23,10 +24,12 @@ from typing import Any
 import numpy as np
 
 from .. import tf_env  # noqa: F401  (before any keras import: silences TensorFlow's logs)
-from .errors import ModelFileError
-from .h5files import h5_kind, read_model_config, read_weights
+from .errors import ModelFileError, UnsupportedLayerError
+from .h5files import h5_kind, read_keras3_archive_weights, read_model_config, read_weights
 from .layers import refuse_lambda
-from .topology import Architecture, parse_architecture
+from .topology import Architecture, LayerRecord, parse_architecture
+
+MODEL_INPUT = "spikeforge_model_input"  # config key marking the layer that reads the input
 
 KERAS_SUFFIXES = (".keras",)
 H5_SUFFIXES = (".h5", ".hdf5")
@@ -48,6 +51,10 @@ def _variable_name(variable: Any) -> str:
 
 def records_from_keras(model: Any) -> Architecture:
     """The layer records of a built Keras 3 (or tf.keras) model object."""
+    return _keras_records(model, lenient=False)[0]
+
+
+def _keras_records(model: Any, lenient: bool) -> tuple[Architecture, str | None]:
     try:
         arch = {"class_name": type(model).__name__, "config": model.get_config()}
     except NotImplementedError as err:
@@ -55,7 +62,7 @@ def records_from_keras(model: Any) -> Architecture:
             f"model '{model.name}' cannot describe its architecture ({err}); build it as a "
             "Sequential or Functional model"
         ) from err
-    parsed = parse_architecture(arch)
+    parsed, problem = _parse(arch, lenient)
     weights = {}
     for layer in parsed.layers:
         keras_layer = model.get_layer(layer.name)
@@ -63,7 +70,45 @@ def records_from_keras(model: Any) -> Architecture:
             _variable_name(v): np.asarray(value)
             for v, value in zip(keras_layer.weights, keras_layer.get_weights(), strict=True)
         }
-    return _with_weights(parsed, weights, "Keras 3 model")
+    return _with_weights(parsed, weights, "Keras 3 model"), problem
+
+
+_PLACEHOLDER = 32  # an unknown input dimension, for inspecting the layers after it
+
+
+def _placeholder_input(arch: dict[str, Any]) -> dict[str, Any]:
+    """``arch`` with every unknown input dimension set to a placeholder size."""
+    arch = copy.deepcopy(arch)
+    for entry in _layer_entries(arch):
+        config = entry.get("config") or {}
+        for key in ("batch_input_shape", "batch_shape"):
+            if isinstance(config.get(key), list):
+                shape = config[key]
+                config[key] = shape[:1] + [_PLACEHOLDER if d is None else d for d in shape[1:]]
+    return arch
+
+
+def _parse(arch: dict[str, Any], lenient: bool) -> tuple[Architecture, str | None]:
+    """The single path of ``arch``; when ``lenient``, a refused input shape does not stop
+    the reading: the layers come with a placeholder (or no) input shape and the refusal."""
+    try:
+        return parse_architecture(arch), None
+    except UnsupportedLayerError as err:
+        if not lenient or err.layer is not None or "input shape" not in str(err):
+            raise
+        problem = str(err)
+    try:
+        return parse_architecture(_placeholder_input(arch)), problem
+    except UnsupportedLayerError as err:
+        if err.layer is not None or "input shape" not in str(err):
+            raise
+    config = arch.get("config") or {}
+    entries = config if isinstance(config, list) else config.get("layers", [])
+    records = [LayerRecord(str((e.get("config") or {}).get("name") or e.get("name")),
+                           str(e.get("class_name")), e.get("config") or {})
+               for e in entries if isinstance(e, dict) and e.get("class_name") != "InputLayer"]
+    name = config.get("name", "model") if isinstance(config, dict) else "model"
+    return Architecture(name, (), records), problem
 
 
 def _brief(err: BaseException, limit: int = 300) -> str:
@@ -197,8 +242,8 @@ def _weights_error(model_path: Path, weights_path: Path, err: BaseException) -> 
     )
 
 
-def _keras3_json_with_weights(model_path: Path, weights_path: Path, arch: dict[str, Any]
-                              ) -> Architecture:
+def _keras3_json_with_weights(model_path: Path, weights_path: Path, arch: dict[str, Any],
+                              lenient: bool = False) -> tuple[Architecture, str | None]:
     _refuse_lambdas(arch)
     import keras
 
@@ -214,9 +259,9 @@ def _keras3_json_with_weights(model_path: Path, weights_path: Path, arch: dict[s
         model.load_weights(weights_path)
     except (ValueError, TypeError, KeyError) as err:
         raise _weights_error(model_path, weights_path, err) from None
-    arch_records = records_from_keras(model)
+    arch_records, problem = _keras_records(model, lenient)
     arch_records.source = "Keras 3 JSON + .weights.h5"
-    return arch_records
+    return arch_records, problem
 
 
 def _json_architecture(path: Path) -> dict[str, Any]:
@@ -234,7 +279,19 @@ def _version(arch: dict[str, Any]) -> str:
 
 def read_model(path: Path, weights: Path | None = None) -> Architecture:
     """The layer records of the model in ``path`` (and ``weights`` for a JSON architecture)."""
-    path = Path(path)
+    return _read(Path(path), weights, lenient=False)[0]
+
+
+def read_for_inspection(path: Path, weights: Path | None = None
+                        ) -> tuple[Architecture, str | None]:
+    """The layer records as :func:`read_model` reads them, and why the model's input shape
+    is refused (None when it is not): the layers are read all the same, with unknown input
+    dimensions set to a placeholder (or, failing that, no input shape), so that ``spikeforge
+    inspect`` can name every layer it cannot take before it says anything about the input."""
+    return _read(Path(path), weights, lenient=True)
+
+
+def _read(path: Path, weights: Path | None, lenient: bool) -> tuple[Architecture, str | None]:
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist")
     suffix = path.suffix.lower()
@@ -245,21 +302,105 @@ def read_model(path: Path, weights: Path | None = None) -> Architecture:
                 "--weights (the H5 file written by model.save_weights)"
             )
         arch = _json_architecture(path)
-        parsed = parse_architecture(arch)
+        parsed, problem = _parse(arch, lenient)
         if h5_kind(weights) == "keras3-weights":
-            return _keras3_json_with_weights(path, Path(weights), arch)
-        return _with_weights(parsed, read_weights(weights), f"{_version(arch)} JSON + H5 weights")
+            return _keras3_json_with_weights(path, Path(weights), arch, lenient)
+        source = f"{_version(arch)} JSON + H5 weights"
+        return _with_weights(parsed, read_weights(weights), source), problem
     if weights is not None:
         raise ModelFileError(
             f"--weights is for JSON architectures; {path.name} already holds its weights"
         )
     if suffix in H5_SUFFIXES:
         arch = read_model_config(path)
-        parsed = parse_architecture(arch)
-        return _with_weights(parsed, read_weights(path), f"{_version(arch)} full-model H5")
+        parsed, problem = _parse(arch, lenient)
+        return _with_weights(parsed, read_weights(path), f"{_version(arch)} full-model H5"), problem
     if suffix in KERAS_SUFFIXES:
-        return records_from_keras(load_keras_model(path))
+        config = _keras_archive_config(path)
+        if _quantized_library(config) is not None:
+            return _quantized_archive(path, config, lenient)
+        return _keras_records(load_keras_model(path), lenient)
     raise ModelFileError(
         f"{path}: unknown model file type '{suffix}'; spikeforge reads .keras (Keras 3), "
         ".h5 (a full Keras 2/3 model) and .json architectures with --weights FILE.h5"
     )
+
+
+# --- Keras 3 archives of quantized models (QKeras for Keras 3, HGQ2), read without them --
+
+
+_LIBRARIES = {"qkeras": "QKeras", "hgq": "HGQ2"}
+
+
+def _library(entry: dict[str, Any]) -> str | None:
+    """'qkeras' or 'hgq' for a layer entry of those libraries (by module or registered name)."""
+    registered = str(entry.get("registered_name") or "")
+    if registered.startswith("hgq"):  # hgq>QDense, hgq/qkeras>quantized_bits
+        return "hgq"
+    if registered.startswith("qkeras>"):
+        return "qkeras"
+    module = str(entry.get("module") or "")
+    return next((lib for lib in _LIBRARIES if module.split(".")[0] == lib), None)
+
+
+def _quantized_library(config: dict[str, Any]) -> str | None:
+    """The quantization library whose layers a Keras 3 model config uses, if any."""
+    found = {_library(entry) for entry in _layer_entries(config)} - {None}
+    if not found:
+        return None
+    return "hgq" if "hgq" in found else "qkeras"
+
+
+def _own_names(class_name: str, config: dict[str, Any], count: int) -> list[str]:
+    """Names of a layer's own variables in the order Keras 3 saves them."""
+    base = class_name.split(">")[-1]
+    names: list[str] = []
+    if "BatchNorm" in base:
+        names = ["gamma"] * bool(config.get("scale", True))
+        names += ["beta"] * bool(config.get("center", True))
+        names += ["moving_mean", "moving_variance"]
+    elif base == "ClipFloor":
+        names = ["threshold"]
+    elif "Conv" in base or "Dense" in base:
+        names = ["kernel", *(["bias"] if config.get("use_bias", True) else [])]
+    names += [f"variable_{i}" for i in range(len(names), count)]
+    return names[:count]
+
+
+def _quantized_archive(path: Path, config: dict[str, Any], lenient: bool
+                       ) -> tuple[Architecture, str | None]:
+    """A ``.keras`` archive of a QKeras (Keras 3 port) or HGQ2 model, read from its
+    config.json and model.weights.h5 with json and h5py: neither library needs to be
+    installed. Standard Keras layers in it are read the same way. HGQ2 layers keep their
+    registered name (``hgq>QDense``) as class name, with their quantizers' variables under
+    ``<quantizer>/<index>`` (``kq/0``, ...), for the HGQ2 handlers of :mod:`.layers`."""
+    parsed, problem = _parse(config, lenient)
+    model = config.get("config") or {}
+    entries = [e for e in model.get("layers", []) if isinstance(e, dict)]
+    if config.get("class_name") == "Sequential":  # Sequential.layers leaves the input out
+        entries = [e for e in entries if e.get("class_name") != "InputLayer"]
+    order = [(_entry_name(e), str(e.get("class_name"))) for e in entries]
+    with zipfile.ZipFile(path) as archive:
+        if "model.weights.h5" not in archive.namelist():
+            raise ModelFileError(f"{path} has no model.weights.h5; save the model again with "
+                                 f"model.save('{path.name}')")
+        data = archive.read("model.weights.h5")
+    stored = read_keras3_archive_weights(data, order, f"{path}: model.weights.h5")
+    by_name = {_entry_name(e): e for e in entries}
+    for index, rec in enumerate(parsed.layers):
+        entry = by_name.get(rec.name, {})
+        groups = stored.get(rec.name, {})
+        own = groups.get("", [])
+        rec.weights = dict(zip(_own_names(rec.class_name, rec.config, len(own)), own,
+                               strict=True))
+        if _library(entry) == "hgq":
+            rec.class_name = str(entry.get("registered_name") or f"hgq>{rec.class_name}")
+            for sub, values in groups.items():
+                if sub:
+                    rec.weights.update({f"{sub.split('/')[0]}/{i}": v
+                                        for i, v in enumerate(values)})
+            if index == 0:
+                rec.config = {**rec.config, MODEL_INPUT: True}
+    library = _LIBRARIES[_quantized_library(config) or "qkeras"]
+    parsed.source = f"Keras 3 .keras with {library} layers (read without {library})"
+    return parsed, problem
