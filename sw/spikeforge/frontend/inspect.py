@@ -23,7 +23,7 @@ from ..passes.batchnorm import fold_batchnorm_report
 from ..passes.canonical import drop_dropout
 from .errors import ModelFileError, UnsupportedLayerError
 from .layers import HANDLERS, map_layer
-from .quantizers import QuantizerError, parse_quantizer
+from .quantizers import QuantizerError, hgq_quantizer, parse_quantizer
 from .sources import read_for_inspection
 from .topology import Architecture, LayerRecord
 
@@ -95,6 +95,8 @@ def settings_of(rec: LayerRecord) -> str:
     for key in ("kernel_quantizer", "bias_quantizer"):
         if c.get(key) is not None:
             parts.append(f"{key.split('_')[0]} {_quantizer_text(c[key])}")
+    if rec.class_name.startswith("hgq>"):
+        parts = [p for p in parts if not p.startswith("activation {")] + _hgq_settings(rec)
     return ", ".join(parts)
 
 
@@ -139,7 +141,30 @@ def _describe(layers: list[ir.AnnLayer], exact: bool = True) -> str:
 
 
 def _params(rec: LayerRecord) -> int:
-    return int(sum(np.asarray(w).size for w in rec.weights.values()))
+    """The layer's parameters: not the bit widths of HGQ2's quantizers (``kq/0``, ...) nor
+    its bookkeeping variables."""
+    hgq = rec.class_name.startswith("hgq>")
+    return int(sum(np.asarray(w).size for key, w in rec.weights.items()
+                   if "/" not in key and not (hgq and key.startswith("variable_"))))
+
+
+def _hgq_settings(rec: LayerRecord) -> list[str]:
+    """HGQ2 quantizers in short: ``kq fixed<k=1, i=0..2, f=3..5, RND, SAT_SYM>``."""
+    parts = []
+    for key in ("iq", "kq", "bq", "oq", "quantizer"):
+        if key in ("iq", "oq") and not rec.config.get(f"enable_{key}"):
+            continue
+        spec = rec.config.get("config" if key == "quantizer" else f"{key}_conf")
+        variables = []
+        while f"{key}/{len(variables)}" in rec.weights:
+            variables.append(np.asarray(rec.weights[f"{key}/{len(variables)}"]))
+        try:
+            quantizer = hgq_quantizer(spec, variables)
+        except QuantizerError:
+            quantizer = None
+        if quantizer is not None:
+            parts.append(f"{'' if key == 'quantizer' else key + ' '}{quantizer.describe()}")
+    return parts
 
 
 # Layers that keep their input's shape: after one of them is refused, the shapes after it

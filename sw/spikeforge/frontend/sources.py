@@ -27,9 +27,8 @@ from .. import tf_env  # noqa: F401  (before any keras import: silences TensorFl
 from .errors import ModelFileError, UnsupportedLayerError
 from .h5files import h5_kind, read_keras3_archive_weights, read_model_config, read_weights
 from .layers import refuse_lambda
+from .quantizers import MODEL_INPUT
 from .topology import Architecture, LayerRecord, parse_architecture
-
-MODEL_INPUT = "spikeforge_model_input"  # config key marking the layer that reads the input
 
 KERAS_SUFFIXES = (".keras",)
 H5_SUFFIXES = (".h5", ".hdf5")
