@@ -16,7 +16,7 @@ from import_models import functional
 from keras2_files import write_keras2
 from keras_builders import sequential
 from spikeforge import ir
-from spikeforge.ann_numpy import Sigmoid, predict
+from spikeforge.ann_numpy import predict
 from spikeforge.flow import GRAPH_STEPS, ConversionState, ConvertOptions, run_flow
 from spikeforge.frontend.graph import load_graph
 from spikeforge.frontend.keras_model import keras_to_graph
@@ -229,7 +229,7 @@ def test_one_unit_sigmoid_is_two_classes(models):
 
 def test_multilabel_sigmoid_is_dropped(models):
     graph = keras_to_graph(models["vector_multilabel_sigmoid"])
-    assert isinstance(graph.layers[-1], Sigmoid)
+    assert isinstance(graph.layers[-1], ir.Sigmoid)
     assert kinds(canonical(graph)) == ["Dense", "Dense"]
 
 
@@ -238,7 +238,7 @@ def test_one_unit_sigmoid_of_a_graph_built_without_the_frontend():
     rng = np.random.default_rng(0)
     graph = ir.AnnGraph((5,), [ir.Dense("d", rng.normal(size=(5, 4)), np.zeros(4), ir.Relu()),
                                ir.Dense("out", rng.normal(size=(4, 1)), np.ones(1)),
-                               Sigmoid("out/sigmoid")])
+                               ir.Sigmoid("out/sigmoid")])
     final = canonical(graph)
     assert final.layers[-1].weights.shape == (4, 2)
     np.testing.assert_allclose(final.layers[-1].bias, [-1.0, 1.0])

@@ -8,23 +8,12 @@ pass keeps the ANN's outputs. Data enters as the user keeps it and the ANN sees
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 
 from . import ir
 from .ir import ann_view
 from .tensor_ops import conv2d, dense, max_pool, pad_nhwc, windows
-
-
-@dataclass
-class Sigmoid(ir.Softmax):
-    """The logistic function on every output, ``1 / (1 + exp(-x))``.
-
-    Like softmax it is an output squashing that keeps each class's order (it is increasing
-    per unit), so every pass treats it as an output :class:`~spikeforge.ir.Softmax`: dropped
-    on the output (the class is the neuron that spikes most), refused elsewhere. Only the
-    numpy ANN computes it differently."""
 
 
 def output_shape(layer: ir.AnnLayer, in_shape: ir.Shape) -> ir.Shape:
@@ -95,7 +84,7 @@ def apply_layer(layer: ir.AnnLayer, x: np.ndarray) -> np.ndarray:
         return x.reshape(len(x), *layer.target)
     if isinstance(layer, ir.Dropout):
         return x
-    if isinstance(layer, Sigmoid):
+    if isinstance(layer, ir.Sigmoid):
         return (0.5 * (1.0 + np.tanh(0.5 * x))).astype(x.dtype)  # no overflow for large |x|
     if isinstance(layer, ir.Softmax):
         e = np.exp(x - x.max(axis=-1, keepdims=True))

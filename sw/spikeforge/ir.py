@@ -120,6 +120,16 @@ class Softmax:
     name: str
 
 
+@dataclass
+class Sigmoid(Softmax):
+    """The logistic function on every output, ``1 / (1 + exp(-x))``.
+
+    Like softmax it is an output squashing that keeps each class's order (it is increasing
+    per unit), so every pass treats it as an output :class:`Softmax`: dropped on the output
+    (the class is the neuron that spikes most), refused elsewhere. Only the numpy ANN
+    computes it differently."""
+
+
 AnnLayer = (
     Conv2D | Dense | BatchNorm | ReLU | MaxPool | AvgPool | Flatten | Reshape | Dropout | Softmax
 )

@@ -64,8 +64,12 @@ def train_model(
 
 
 def ann_predict(model: Any, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Class predictions of a Keras model on data as ``ir.ann_view`` shows it."""
-    return np.argmax(model.predict(ann_view(images), batch_size=batch_size, verbose=0), axis=-1)
+    """Class predictions of a Keras model on data as ``ir.ann_view`` shows it; a one-unit
+    (sigmoid) output is the two classes (p <= 0.5, p > 0.5), as the converter reads it."""
+    outputs = model.predict(ann_view(images), batch_size=batch_size, verbose=0)
+    if outputs.shape[-1] == 1:
+        return (outputs[:, 0] > 0.5).astype(np.int64)
+    return np.argmax(outputs, axis=-1)
 
 
 def is_trained_model(path: Path) -> bool:

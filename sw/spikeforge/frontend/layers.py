@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import ir
-from ..ann_numpy import Sigmoid, output_shape
+from ..ann_numpy import output_shape
 from .errors import ModelFileError, UnsupportedLayerError, refuse
 from .quantizers import (
     MODEL_INPUT,
@@ -120,7 +120,7 @@ def activation_layers(
     if spec == "softmax":
         return [ir.Softmax(name if standalone else f"{name}/softmax")]
     if spec == "sigmoid":
-        return [Sigmoid(name if standalone else f"{name}/sigmoid")]
+        return [ir.Sigmoid(name if standalone else f"{name}/sigmoid")]
     text = spec if isinstance(spec, str) else str(spec.get("class_name", spec))
     try:
         quantizer = parse_quantizer(spec)
@@ -410,7 +410,7 @@ def map_layer(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
     return handler(rec, in_shape)
 
 
-def two_classes(sigmoid: Sigmoid) -> list[ir.AnnLayer]:
+def two_classes(sigmoid: ir.Sigmoid) -> list[ir.AnnLayer]:
     """A sigmoid on one unit z (a binary classifier) as two classes: the fixed layer
     z -> (-z, z), then the sigmoid: (1 - p, p) with p = sigmoid(z), class 1 when p > 0.5.
     The canonical passes merge the fixed layer into a linear Dense before it."""
@@ -426,7 +426,7 @@ def is_two_classes(layer: ir.AnnLayer) -> bool:
 def binary_output(layers: list[ir.AnnLayer], out_shape: ir.Shape) -> list[ir.AnnLayer]:
     """``layers`` (a whole model, output ``out_shape``) with a one-unit sigmoid output read
     as two classes (:func:`two_classes`); any other model unchanged."""
-    if layers and type(layers[-1]) is Sigmoid and tuple(out_shape) == (1,):
+    if layers and type(layers[-1]) is ir.Sigmoid and tuple(out_shape) == (1,):
         return [*layers[:-1], *two_classes(layers[-1])]
     return layers
 

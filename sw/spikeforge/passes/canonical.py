@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 
 from .. import ir
-from ..ann_numpy import Sigmoid, infer_shapes
+from ..ann_numpy import infer_shapes
 from ..frontend.errors import UnsupportedLayerError, refuse
 from ..frontend.layers import binary_output, is_two_classes
 
@@ -159,7 +159,7 @@ def drop_output_softmax(graph: ir.AnnGraph) -> ir.AnnGraph:
         layers[-2:] = [ir.Dense(linear.name, linear.weights @ fixed.weights,
                                 linear.bias @ fixed.weights + fixed.bias)]
     for layer in layers:
-        if isinstance(layer, Sigmoid):
+        if isinstance(layer, ir.Sigmoid):
             raise refuse(
                 layer.name,
                 "sigmoid",
