@@ -122,5 +122,5 @@ def test_a_corrupt_bundle_manifest_is_refused(tiny_net, tmp_path, manifest):
     out = tmp_path / "bundle"
     assert main(["package", str(tiny_net), "--no-bitstream", "--out", str(out), "-q"]) == 0
     (out / "manifest.json").write_text(manifest)
-    with pytest.raises(DriverError, match="package (it|the bundle) again"):
+    with pytest.raises(DriverError, match=r"package (it|the bundle) again"):
         Bundle.open(out)

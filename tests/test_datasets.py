@@ -250,7 +250,7 @@ def test_npz_datasets_of_any_rank_with_or_without_labels(tmp_path):
              x_test=rng.normal(size=(3, 12, 2)).astype(np.float32))
     seq = load_dataset(str(unlabelled))
     assert seq.input_shape == (12, 2) and not seq.labelled and seq.test_labels is None
-    with pytest.raises(DatasetError, match="has no labels .* training needs them"):
+    with pytest.raises(DatasetError, match=r"has no labels .* training needs them"):
         _ = seq.num_classes
     test_only = tmp_path / "test-only.npz"
     np.savez(test_only, x_test=x_test)
