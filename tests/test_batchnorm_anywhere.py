@@ -76,7 +76,7 @@ def test_before_a_linear_layer_after_a_relu_folds_forward(seed):
         _dense("out", rng, 64, 3)])
     report = fold_batchnorm_report(graph)
     assert [(f.bn, f.into, f.how) for f in report.folds] == [
-        ("bn1", "c2", "forward into"), ("bn2", "out", "forward into")]
+        ("bn1", "c2", "forward"), ("bn2", "out", "forward")]
     assert_folds_exactly(graph, seed)
 
 
@@ -123,8 +123,8 @@ def test_before_a_padded_convolution_with_an_offset_is_refused_with_the_fix():
         _conv("padded", rng, 2, 2, pads=(1, 1, 1, 1)), ir.ReLU("r2"), ir.Flatten("f"),
         _dense("out", rng, 72, 2)])
     message = _refusal(graph)
-    assert message.startswith("layer 'bn_pad' (BatchNormalization): its position after 'r1', "
-                              "before the zero-padded convolution 'padded'")
+    assert message.startswith("layer 'bn_pad' (BatchNormalization): folding into the "
+                              "zero-padded convolution 'padded' after it (after 'r1')")
     assert "padding zeros the BatchNormalization never normalized" in message
     assert "one bias per output channel" in message
     assert "use padding='valid' in 'padded', or put the BatchNormalization after a convolution" \
@@ -149,8 +149,8 @@ def test_before_max_pooling_with_a_negative_scale_is_refused():
         _conv("c1", rng, 2, 3), ir.ReLU("r1"), _bn("bn_neg", 3, rng, negative=True),
         ir.MaxPool("mp", (2, 2), (2, 2)), ir.Flatten("f"), _dense("out", rng, 12, 2)])
     message = _refusal(graph)
-    assert message.startswith("layer 'bn_neg' (BatchNormalization): its position after 'r1', "
-                              "before the max-pool 'mp', with a negative scale")
+    assert message.startswith("layer 'bn_neg' (BatchNormalization): its position (after "
+                              "'r1', before the max-pool 'mp', with a negative scale")
     assert "channel(s) [0]" in message and "does not commute with the maximum" in message
     assert "put the BatchNormalization after 'mp'" in message
 
@@ -213,8 +213,8 @@ def test_with_nothing_to_fold_into_is_refused():
     graph = ir.AnnGraph((6,), [_dense("d1", rng, 6, 4), ir.ReLU("r1"), _bn("bn_last", 4, rng),
                                ir.Softmax("sm")])
     message = _refusal(graph)
-    assert message.startswith("layer 'bn_last' (BatchNormalization): its position after 'r1', "
-                              "before 'sm', with no Conv2D/Dense next to it to fold into")
+    assert message.startswith("layer 'bn_last' (BatchNormalization): its position (after "
+                              "'r1', before 'sm', with no Conv2D/Dense next to it to fold into)")
     assert "directly after a Conv2D/Dense (before its ReLU) or directly before one" in message
 
 
@@ -227,7 +227,8 @@ def test_the_report_collects_every_refusal_and_folds_the_rest():
         ir.Flatten("f"), _dense("out", rng, 32, 2)])
     report = fold_batchnorm_report(graph)
     assert [f.bn for f in report.folds] == ["bn_in", "bn_pad", "bn_neg"]
-    assert report.folds[0].text() == "folded exactly forward into 'c1'"
+    assert report.folds[0].text() == ("folded exactly into a neighbouring Conv2D/Dense: 'c1' "
+                                      "after it (its weights per input channel, and biases)")
     assert [err.layer for err in report.refusals] == ["bn_pad", "bn_neg"]
     assert [la.name for la in report.graph.layers if isinstance(la, ir.BatchNorm)] == [
         "bn_pad", "bn_neg"]

@@ -65,8 +65,8 @@ def _relayout(vec: np.ndarray, size: int, last: int) -> np.ndarray | None:
 
 @dataclass
 class Fold:
-    """Where a BatchNorm went: ``into`` (a layer name) and ``how`` (backward, forward,
-    average pool), or ``refusal``/``undecided`` when it could not be folded."""
+    """Where a BatchNorm went: ``into`` (a layer name) and ``how`` ('backward', 'forward' or
+    'avgpool'), or ``refusal``/``undecided`` when it could not be folded."""
 
     bn: str
     into: str | None = None
@@ -75,8 +75,14 @@ class Fold:
     undecided: str | None = None
 
     def text(self) -> str:
+        if self.how == "avgpool":
+            return (f"folded exactly into the neighbouring average pool '{self.into}' (now a "
+                    "convolution with the BatchNorm's scales and offsets)")
         if self.into is not None:
-            return f"folded exactly {self.how} '{self.into}'"
+            side, what = (("before", "weights and biases") if self.how == "backward" else
+                          ("after", "weights per input channel, and biases"))
+            return (f"folded exactly into a neighbouring Conv2D/Dense: '{self.into}' {side} "
+                    f"it (its {what})")
         if self.refusal is not None:
             return f"refused: {self.refusal}"
         return f"not decided: {self.undecided}"
@@ -201,8 +207,8 @@ def _refusal(bn: ir.BatchNorm, layers, in_shapes, i: int, fwd: _Walk, a: np.ndar
     if isinstance(blocker, ir.Conv2D):
         return refuse(
             bn.name, "BatchNormalization",
-            f"its position {where}, before the zero-padded convolution '{blocker.name}': the "
-            f"border outputs of '{blocker.name}' read padding zeros the BatchNormalization "
+            f"folding into the zero-padded convolution '{blocker.name}' after it ({where}): "
+            f"the border outputs of '{blocker.name}' read padding zeros the BatchNormalization "
             "never normalized, so its offset beta - gamma * mean / sqrt(var + eps) cannot be "
             "folded into one bias per output channel exactly",
             f"use padding='valid' in '{blocker.name}', or put the BatchNormalization after a "
@@ -213,23 +219,23 @@ def _refusal(bn: ir.BatchNorm, layers, in_shapes, i: int, fwd: _Walk, a: np.ndar
         negative = [int(k) for k in np.flatnonzero(fwd.a < 0)]
         return refuse(
             bn.name, "BatchNormalization",
-            f"its position {where}, before the max-pool '{blocker.name}', with a negative scale "
-            f"gamma / sqrt(var + eps) in channel(s) {negative[:8]}: a decreasing map does not "
-            "commute with the maximum",
+            f"its position ({where}, before the max-pool '{blocker.name}', with a negative "
+            f"scale gamma / sqrt(var + eps) in channel(s) {negative[:8]}: a decreasing map does "
+            "not commute with the maximum)",
             f"put the BatchNormalization after '{blocker.name}', or directly after a "
             "Conv2D/Dense (before its ReLU)",
         )
     if fwd.mixes:
         return refuse(
             bn.name, "BatchNormalization",
-            f"its position {where}, before the Reshape '{blocker.name}', which mixes its "
-            "channels so that no Conv2D/Dense after it sees one scale per input channel",
+            f"its position ({where}, before the Reshape '{blocker.name}', which mixes its "
+            "channels so that no Conv2D/Dense after it sees one scale per input channel)",
             "put the BatchNormalization directly after a Conv2D/Dense (before its ReLU)",
         )
     return refuse(
         bn.name, "BatchNormalization",
-        f"its position {where}, before {_name(blocker)}, with no Conv2D/Dense next to it to "
-        "fold into",
+        f"its position ({where}, before {_name(blocker)}, with no Conv2D/Dense next to it to "
+        "fold into)",
         "place the BatchNormalization directly after a Conv2D/Dense (before its ReLU) or "
         "directly before one",
     )
@@ -247,14 +253,14 @@ def _fold_one(layers: list[ir.AnnLayer], shapes: list[ir.Shape], in_shapes: list
     if isinstance(host, _LINEAR) and host.relu is None and not back.mixes:
         layers[back.stop] = _fold_backward(host, back.a, back.c)
         del layers[i]
-        return Fold(bn.name, host.name, "backward into")
+        return Fold(bn.name, host.name, "backward")
     host = layers[fwd.stop] if fwd.stop < len(layers) else None
     if isinstance(host, _LINEAR) and not fwd.mixes and (
         not isinstance(host, ir.Conv2D) or _exact_into_padded(host, in_shapes[fwd.stop], fwd.c)
     ):
         layers[fwd.stop] = _fold_forward(host, fwd.a, fwd.c)
         del layers[i]
-        return Fold(bn.name, host.name, "forward into")
+        return Fold(bn.name, host.name, "forward")
     ahead = layers[fwd.stop] if fwd.stop < len(layers) else None
     for side in (fwd, back):
         if side.avgpool is not None and isinstance(ahead, ir.ReLU):
@@ -262,7 +268,7 @@ def _fold_one(layers: list[ir.AnnLayer], shapes: list[ir.Shape], in_shapes: list
             pool = layers[index]
             layers[index] = _avgpool_conv(pool, pool_a, pool_c)
             del layers[i]
-            return Fold(bn.name, pool.name, "into the average pool (now a convolution)")
+            return Fold(bn.name, pool.name, "avgpool")
     if (fwd.stop >= len(layers) and open_ends[1]) or (back.stop < 0 and open_ends[0]):
         return Fold(bn.name, undecided="a layer next to it is refused, so where it folds "
                     "depends on what replaces that layer")
