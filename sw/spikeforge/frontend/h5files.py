@@ -165,8 +165,11 @@ def read_keras3_archive_weights(
             count = counts.get(base, -1) + 1
             counts[base] = count
             group = by_name.get(name)
-            if group is None and not by_name:
+            if group is None:  # no name recorded for it: where Keras puts it by position
                 group = root.get(base if count == 0 else f"{base}_{count}")
+                own = None if group is None else group.get("vars")
+                if own is not None and "name" in own.attrs and _text(own.attrs["name"]) != name:
+                    group = None  # that group is another layer's
             if group is not None:
                 weights[name] = _nested(group)
         return weights
