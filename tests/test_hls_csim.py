@@ -1,5 +1,6 @@
 """HLS C simulation (g++) == the golden model, exactly: real MNIST images for several T,
-both reset modes, Poisson input, forced saturation, random networks, malformed streams."""
+both reset modes, Poisson input, forced saturation, random networks, every input format
+and rank, malformed streams."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from hls_nets import avgpool_network
 from netgen import random_images, random_network
+from rtl_helpers import find_network, has_gate
 from spikeforge.contract import (
     STATUS_BAD_TIMESTEPS,
     STATUS_TLAST_EARLY,
@@ -143,10 +145,62 @@ def test_converted_keras_model_with_every_construct(csim_dir):
     assert_equal_to_golden(net, pixels((12, 12, 2), 30, seed=2), 32, csim_dir)
 
 
+INPUT_FORMATS = [(8, True), (16, False), (16, True)]
+RANKS = {"image": 3, "sequence": 2, "vector": 1}
+
+
+def with_extremes(images, net):
+    """The inputs plus one of every element at the format's low end and one at its high."""
+    fmt = net.input_format
+    ends = np.stack([np.full(net.input_shape, v, dtype=fmt.dtype) for v in (fmt.low, fmt.high)])
+    return np.concatenate([images, ends])
+
+
+@pytest.mark.parametrize("rank", list(RANKS), ids=list(RANKS))
+@pytest.mark.parametrize(
+    "bits,signed", INPUT_FORMATS, ids=[f"{'' if s else 'u'}int{b}" for b, s in INPUT_FORMATS]
+)
+def test_input_formats_and_ranks(bits, signed, rank, csim_dir):
+    """Each non-default input format as an image, a sequence (1 x k kernels) and a feature
+    vector (in groups of elements), extremes included."""
+
+    def wanted(seed, net):
+        fmt, first = net.input_format, net.layers[0]
+        return (
+            (fmt.bits, fmt.signed) == (bits, signed)
+            and len(net.input_shape) == RANKS[rank]
+            and (rank == "vector" or first.kind == "conv")  # the first layer reads the shape
+        )
+
+    seed, net = find_network(wanted)
+    plan = plan_network(net)
+    assert (plan.input.element_bits, plan.input.signed) == (bits, signed)
+    if rank == "vector":
+        assert plan.input.groups > 1, "a wide vector should go in several words"
+    images = with_extremes(random_images(seed, net, 12), net)
+    assert images.dtype == net.input_format.dtype
+    for steps in sorted({1, net.config.timesteps}):
+        assert_equal_to_golden(net, images, steps, csim_dir)
+
+
+def test_input_groups_under_small_max_lanes(csim_dir):
+    """A 16-bit signed vector split into words of 2 elements (max_lanes 1)."""
+    seed, net = find_network(
+        lambda s, n: n.input_format.bits == 16 and n.input_format.signed
+        and len(n.input_shape) == 1 and n.input_shape[0] % 2 == 0
+    )
+    options = HlsOptions(max_lanes=1)
+    assert plan_network(net, options).input.group == 2
+    images = with_extremes(random_images(seed, net, 8), net)
+    assert_equal_to_golden(net, images, net.config.timesteps, csim_dir, options)
+
+
 def test_weights_compiled_in_as_for_synthesis(csim_dir):
     """The header initializers (what Vitis synthesizes) equal the files csim loads."""
-    net = random_network(14)  # conv, gate, conv, dense, dense; saturates
-    images = random_images(14, net, 8)
+    seed, net = find_network(  # conv, gate, ...; signed or 16-bit input
+        lambda s, n: has_gate(n) and not n.input_format.is_pixels and n.layers[0].kind == "conv"
+    )
+    images = random_images(seed, net, 8)
     build = build_csim(plan_network(net), csim_dir, load_weights=False)
     result = csim_images(build, images, net.config.timesteps)
     comparison = compare(result, golden(net, images, net.config.timesteps))
@@ -156,16 +210,34 @@ def test_weights_compiled_in_as_for_synthesis(csim_dir):
 # --- the hardware contract: registers and malformed streams ----------------------------
 
 
-@pytest.fixture(scope="module")
-def stream_case(csim_dir):
-    net = random_network(9)  # poisson input, conv, gate, conv, dense, dense
-    images = random_images(9, net, 3)
+STREAM_CASES = {
+    # Poisson input of uint8 pixels, a conv layer first
+    "pixels": lambda s, n: n.config.input_mode == "poisson" and len(n.input_shape) == 3
+    and n.layers[0].kind == "conv",
+    # two 16-bit signed elements per beat
+    "int16": lambda s, n: n.input_format.bits == 16 and n.input_format.signed
+    and len(n.input_shape) == 3 and n.layers[0].kind == "conv",
+}
+
+
+@pytest.fixture(scope="module", params=list(STREAM_CASES))
+def stream_case(request, csim_dir):
+    seed, net = find_network(STREAM_CASES[request.param])
+    images = random_images(seed, net, 3)
     return net, images, build_csim(plan_network(net), csim_dir)
+
+
+def _pack(images, build):
+    return pack_images(images, build.plan.input.element_bits)
+
+
+def _beats(images, build):
+    return image_beats(images, build.plan.input.element_bits)
 
 
 def test_registers(stream_case):
     net, images, build = stream_case
-    run = run_beats(build, image_beats(images), net.config.timesteps, len(images))
+    run = run_beats(build, _beats(images, build), net.config.timesteps, len(images))
     assert run.registers[-1, REG_BUILD_ID] == build_id(net)
     assert run.registers[-1, REG_MAX_TIMESTEPS] == net.config.max_timesteps
     assert run.status == 0
@@ -177,7 +249,7 @@ def _outputs(run, k):
 
 def test_tlast_early_reads_the_rest_as_zero(stream_case):
     net, images, build = stream_case
-    words = pack_images(images)
+    words = _pack(images, build)
     beats_per_image = words.shape[1]
     cut = beats_per_image // 2
     data = np.concatenate([words[0, : cut + 1], words[1]])
@@ -186,7 +258,7 @@ def test_tlast_early_reads_the_rest_as_zero(stream_case):
     run = run_beats(build, Beats(data, last), net.config.timesteps, 2)
     assert run.status == STATUS_TLAST_EARLY
     truncated = images[:2].copy().reshape(2, -1)
-    truncated[0, 4 * (cut + 1) :] = 0
+    truncated[0, build.plan.input.elements_per_beat * (cut + 1) :] = 0
     expected = golden(net, truncated.reshape(images[:2].shape), net.config.timesteps)
     k = net.num_classes
     outputs = _outputs(run, k)
@@ -196,7 +268,7 @@ def test_tlast_early_reads_the_rest_as_zero(stream_case):
 
 def test_tlast_missing_drops_beats_up_to_the_next_tlast(stream_case):
     net, images, build = stream_case
-    words = pack_images(images)
+    words = _pack(images, build)
     junk = np.array([0xDEADBEEF, 0xFFFFFFFF, 0x12345678], dtype=np.uint32)
     data = np.concatenate([words[0], junk, words[1]])
     last = np.zeros(data.size, dtype=bool)
@@ -213,7 +285,7 @@ def test_tlast_missing_drops_beats_up_to_the_next_tlast(stream_case):
 
 def test_tlast_missing_on_a_runs_last_image_is_dropped_before_the_next_run(stream_case):
     net, images, build = stream_case
-    words = pack_images(images)
+    words = _pack(images, build)
     junk = np.array([7, 8], dtype=np.uint32)
     data = np.concatenate([words[0], junk, words[1]])
     last = np.zeros(data.size, dtype=bool)
@@ -232,7 +304,7 @@ def test_timesteps_out_of_range_runs_nothing(stream_case, bad):
     net, images, build = stream_case
     steps = 0 if bad == "zero" else net.config.max_timesteps + 1
     good = net.config.timesteps
-    run = run_beats(build, image_beats(images[:1]), [steps, good], [1, 1])
+    run = run_beats(build, _beats(images[:1], build), [steps, good], [1, 1])
     assert list(run.registers[:, 2]) == [STATUS_BAD_TIMESTEPS, 0]
     # the bad run read nothing: the next run finds the image intact
     expected = golden(net, images[:1], good)
@@ -244,7 +316,7 @@ def test_timesteps_out_of_range_runs_nothing(stream_case, bad):
 def test_zero_images_reads_and_sends_nothing(stream_case):
     net, images, build = stream_case
     steps = net.config.timesteps
-    run = run_beats(build, image_beats(images[:1]), [steps, steps], [0, 1])
+    run = run_beats(build, _beats(images[:1], build), [steps, steps], [0, 1])
     assert list(run.registers[:, 2]) == [0, 0]
     k = net.num_classes
     assert run.beats.data.size == k + 1  # only the second run's image

@@ -19,7 +19,7 @@ from spikeforge.hls.plan import NeuronPlan, default_lanes
 from spikeforge.hls.project import project_tcl
 from spikeforge.hls.vitis import VitisError, read_csynth, require_vitis, vitis_path
 from spikeforge.hls.weights import c_initializer, weight_layout
-from spikeforge.ir import Formats, Network, NeuronLayer, PoolGate, SnnConfig
+from spikeforge.ir import Formats, InputFormat, Network, NeuronLayer, PoolGate, SnnConfig
 from spikeforge.lowering import LoweringError
 from spikeforge.netfile import build_id
 
@@ -236,6 +236,106 @@ def test_generated_vectors_hold_the_golden_outputs(tmp_path):
     assert list(beats.data.reshape(3, -1)[:, -1]) == list(expected.classes)
     assert regs[0, 0] == build_id(net)
     assert "tb_data/input.bin 5 3 tb_data/output.bin" in (out / "project.tcl").read_text()
+
+
+def vector_net(features: int, input_format: InputFormat, units: int = 6) -> Network:
+    """A feature vector of ``features`` elements read by one dense layer."""
+    rng = np.random.default_rng(features)
+    fc = NeuronLayer(
+        "fc", "dense", (features,), (units,), rng.integers(-7, 8, (features, units)),
+        np.zeros(units, dtype=np.int64), np.full(units, 30000),
+    )
+    formats = Formats(threshold_bits=16, membrane_bits=24)
+    return Network("vector", (features,), [fc], SnnConfig(), formats, input_format)
+
+
+@pytest.mark.parametrize(
+    "bits,signed,per_beat,word",
+    [
+        (8, False, 4, "spikeforge::event_word<3, 3, 1, 1, 8>"),  # uint8 pixels: as before
+        (8, True, 4, "spikeforge::event_word<3, 3, 1, 1, 8, true>"),
+        (16, False, 2, "spikeforge::event_word<3, 3, 1, 1, 16>"),
+        (16, True, 2, "spikeforge::event_word<3, 3, 1, 1, 16, true>"),
+    ],
+)
+def test_input_plan_carries_the_element_format(bits, signed, per_beat, word):
+    from spikeforge.hls.project import render_sources
+    from spikeforge.hls.resources import estimate
+
+    net = dataclasses.replace(small_net(), input_format=InputFormat(bits, signed, 100.0))
+    plan = plan_network(net)
+    inp, conv = plan.input, plan.neurons[0]
+    assert (inp.element_bits, inp.signed, inp.elements_per_beat) == (bits, signed, per_beat)
+    assert inp.beats == -(-64 // per_beat) and inp.buffer_size == 64
+    assert (inp.group, inp.groups, inp.pixel_banks) == (1, 1, per_beat)
+    assert inp.out_word.cpp == word and conv.in_word == inp.out_word
+    params = render_sources(plan)["firmware/parameters.h"]
+    assert f"typedef {word} out_word_t;" in params
+    assert f"value_bits = {bits};" in params  # the first layer multiplies EB-bit values
+    pixels = estimate(plan)[0]
+    assert pixels.name == "input" and pixels.luts == bits * per_beat  # 64 elements in LUT RAM
+    # the next layer's words carry spikes, unsigned
+    assert plan.neurons[1].in_word.value_bits == 1 and not plan.neurons[1].in_word.signed
+
+
+def test_poisson_input_words_carry_spikes():
+    net = small_net()
+    net = dataclasses.replace(net, config=dataclasses.replace(net.config, input_mode="poisson"))
+    inp = plan_network(net).input
+    assert inp.poisson and inp.element_bits == 8 and not inp.signed
+    assert (inp.out_word.value_bits, inp.out_word.signed) == (1, False)
+
+
+@pytest.mark.parametrize(
+    "features,bits,max_lanes,group",
+    [
+        (108, 16, 16, 12),  # a wide vector: words of the largest divisor up to max_lanes
+        (108, 16, 1, 2),  # ... but never fewer than a beat's elements
+        (108, 8, 1, 4),
+        (3, 8, 1, 3),  # a position of few channels (an RGB pixel) goes in one word
+        (97, 16, 16, 1),  # a prime: one element per word
+    ],
+)
+def test_wide_inputs_go_in_groups(features, bits, max_lanes, group):
+    from spikeforge.hls.cycles import LOOP_ENCODE
+
+    net = vector_net(features, InputFormat(bits, True, 10.0))
+    plan = plan_network(net, HlsOptions(max_lanes=max_lanes))
+    inp, fc = plan.input, plan.neurons[0]
+    assert (inp.group, inp.groups) == (group, features // group)
+    assert inp.out_word.group == group
+    assert inp.out_word.g_bits == max(1, (features // group - 1).bit_length())
+    assert (fc.group_in, fc.groups_in, fc.kernel) == (group, features // group, (1, 1))
+    assert inp.pixel_banks == max(group, 32 // bits)
+    # every word of the single position in the worst case: one encode iteration each
+    iters = iterations(plan, worst_case_events(plan, timesteps=3))
+    assert int(iters[(0, LOOP_ENCODE)][0]) == features // group
+    assert int(iters[(fc.stage, LOOP_SYNAPSE)][0]) == (features // group) * fc.groups_out + 1
+
+
+@pytest.mark.parametrize("bits,signed", [(8, True), (16, False), (16, True)])
+def test_generated_vectors_pack_the_elements(bits, signed, tmp_path):
+    from spikeforge.contract import pack_images
+    from spikeforge.hls.vectors import read_output
+
+    fmt = InputFormat(bits, signed, 10.0)
+    net = vector_net(7, fmt)
+    rng = np.random.default_rng(bits + signed)
+    images = rng.integers(fmt.low, fmt.high + 1, (3, 7)).astype(fmt.dtype)
+    images[0] = fmt.low
+    out = generate_project(plan_network(net), tmp_path / "prj", images, timesteps=4)
+    raw = (out / "tb" / "tb_data" / "input.bin").read_bytes()
+    n = int(np.frombuffer(raw, "<u4", 1, 8)[0])
+    words = np.frombuffer(raw, "<u4", n, 12)
+    lasts = np.frombuffer(raw, np.uint8, n, 12 + 4 * n)
+    per_image = -(-7 // (32 // bits))
+    assert n == 3 * per_image
+    assert np.array_equal(words, pack_images(images, bits).reshape(-1))
+    assert list(np.flatnonzero(lasts)) == [per_image - 1, 2 * per_image - 1, 3 * per_image - 1]
+    if bits == 16 and signed:  # -32768 in both halves, the first element in the low bits
+        assert words[0] == 0x80008000
+    beats, _ = read_output(out / "tb" / "tb_data" / "expected.bin")
+    assert beats.data.size == 3 * (net.num_classes + 1)
 
 
 def test_vitis_missing_is_a_clear_error(monkeypatch):
