@@ -484,3 +484,14 @@ def test_hgq2_archive_inspects_without_hgq2(tmp_path, capsys):
     assert "act    hgq>Quantizer  fixed<k=0, i=1, f=2, RND, SAT>" in out
     assert "clip-floor, 7 levels up to 1.75" in out
     assert "parameters: 47" in out  # kernels and biases; not the bit widths
+
+
+def test_keras_itself_cannot_run_the_archive_and_says_why(tmp_path):
+    from spikeforge.frontend import ModelFileError
+    from spikeforge.frontend.sources import load_keras_model
+
+    path, _raw = qkeras_model(tmp_path)
+    with pytest.raises(ModelFileError, match=r"has QKeras layers, which Keras runs only with "
+                       r"QKeras installed and imported; spikeforge reads the model without "
+                       r"QKeras \(inspect, convert\)"):
+        load_keras_model(path)

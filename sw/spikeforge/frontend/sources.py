@@ -208,6 +208,14 @@ def load_keras_model(path: Path) -> Any:
     try:
         return keras.models.load_model(path, compile=False)
     except (ValueError, OSError, TypeError, KeyError, zipfile.BadZipFile) as err:
+        library = _quantized_library(config) if config else None
+        if library is not None and "Could not locate" in str(err):
+            name = _LIBRARIES[library]
+            raise ModelFileError(
+                f"{path} has {name} layers, which Keras runs only with {name} installed and "
+                f"imported; spikeforge reads the model without {name} (inspect, convert), but "
+                f"running the model itself (evaluate --backend ann) needs {name}"
+            ) from None
         raise _custom_class_error(path, config, err) or ModelFileError(
             f"Keras {keras.__version__} cannot load {path} ({_brief(err)}); load it with the "
             f"Keras 3 that trained it and save it again with model.save('{path.stem}.keras')"
