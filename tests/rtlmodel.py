@@ -144,16 +144,18 @@ def run_model(net: Network, stages: list[StageHw], images: np.ndarray, steps: in
     """(counts (N, K), classes (N,), saturation per stage (L,)) as the core computes them."""
     models = [_StageModel(hw, net) for hw in stages]
     analog = net.config.input_mode == "analog"
+    shape = stages[0].stage.source_shape  # the input elements in row-major order, in 3-D
     all_counts, all_v = [], []
     for image in images:
         for t in range(steps):
             if analog:
                 events = []
-                if t == 0:
-                    nz = np.argwhere(image > 0)
-                    events = [(y, x, c, int(image[y, x, c])) for y, x, c in nz]
+                if t == 0:  # the nonzero elements (signed inputs: negative ones too)
+                    image3 = image.reshape(shape)
+                    nz = np.argwhere(image3 != 0)
+                    events = [(y, x, c, int(image3[y, x, c])) for y, x, c in nz]
             else:
-                s = poisson_spikes(image[None], net.config.seed, t, steps)[0]
+                s = poisson_spikes(image[None], net.config.seed, t, steps)[0].reshape(shape)
                 events = [(y, x, c, 1) for y, x, c in np.argwhere(s)]
             for model in models:
                 for event in events:

@@ -1,7 +1,8 @@
 """The RTL core's interface contract (docs/hardware-contract.md), on small networks that
 saturate: back-to-back images, random TVALID gaps and TREADY backpressure, run-time T,
 reset in the middle of an image, malformed streams, TIMESTEPS out of range and the
-registers. Every image is checked against the golden model by the bench's scoreboard."""
+registers, for uint8 pixels (analog and Poisson) and 16-bit signed inputs (two elements a
+beat). Every image is checked against the golden model by the bench's scoreboard."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ from spikeforge.rtl.runner import RtlSim
 pytestmark = pytest.mark.rtl
 
 
+def beats(net) -> int:
+    return beats_per_image(net.input_shape, net.input_format.bits)
+
+
 def scenarios(sim: RtlSim, net) -> list[dict]:
     images = random_images(7, net, 9)
     every = str(sim.save_images(images, "protocol"))
@@ -38,9 +43,9 @@ def scenarios(sim: RtlSim, net) -> list[dict]:
         {"kind": "images", "name": "T=other", "images": every, "timesteps": other},
         {"kind": "images", "name": "T=max", "images": every, "timesteps": top},
         {"kind": "reset_mid_image", "name": "reset", "images": three, "timesteps": steps,
-         "after_beats": beats_per_image(net.input_shape) // 2},
+         "after_beats": beats(net) // 2},
         {"kind": "malformed", "name": "tlast-early", "images": three, "timesteps": steps,
-         "mode": "early", "beats": max(1, beats_per_image(net.input_shape) // 3)},
+         "mode": "early", "beats": max(1, beats(net) // 3)},
         {"kind": "malformed", "name": "tlast-missing", "images": three, "timesteps": steps,
          "mode": "missing", "beats": 5},
         {"kind": "bad_timesteps", "name": "T=0", "timesteps": 0},
@@ -49,13 +54,21 @@ def scenarios(sim: RtlSim, net) -> list[dict]:
     ]  # fmt: skip
 
 
-@pytest.fixture(scope="module", params=["analog", "poisson"], ids=["analog-gate", "poisson-gate"])
+@pytest.fixture(
+    scope="module",
+    params=[("analog", 8, False), ("poisson", 8, False), ("analog", 16, True)],
+    ids=["analog-gate", "poisson-gate", "analog-int16-gate"],
+)
 def protocol_run(request, tmp_path_factory):
-    """A small saturating network with a max-pool gate, for each input mode."""
+    """A small saturating network with a max-pool gate, for each input mode, and for
+    16-bit signed inputs."""
+    mode, bits, signed = request.param
 
     def wanted(seed, net):
+        fmt = net.input_format
         return (
-            net.config.input_mode == request.param
+            net.config.input_mode == mode
+            and (fmt.bits, fmt.signed) == (bits, signed)
             and has_gate(net)
             and net.config.timesteps > 1
             and saturates(net, 7)
@@ -96,8 +109,7 @@ def test_registers(protocol_run):
     assert regs["STATUS"] == 0
     assert regs["TIMESTEPS_written"] == 7
     # CYCLES: at least one cycle per input beat of the run
-    beats = beats_per_image(net.input_shape) * 9
-    assert results["back-to-back"]["cycles"][0] >= beats
+    assert results["back-to-back"]["cycles"][0] >= beats(net) * 9
 
 
 def test_reset_mid_image(protocol_run):

@@ -1,9 +1,13 @@
 """RTL core == golden model, exactly, on random integer networks (hypothesis): conv / gate /
 dense stacks with random kernels, strides, paddings, word widths, reset and input modes,
-random parallelism plans and narrowed membranes that saturate. Every drawn network is its
-own Verilator build (about 15-30 s): SPIKEFORGE_RTL_EXAMPLES sets how many (CI: 8)."""
+inputs of every rank (image, sequence, feature vector) and format (uint8 pixels, 8- or
+16-bit signed or unsigned), random parallelism plans and narrowed membranes that saturate.
+Every drawn network is its own Verilator build (about 15-30 s): SPIKEFORGE_RTL_EXAMPLES
+sets how many (CI: 8)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -13,7 +17,7 @@ from hypothesis import strategies as st
 from netgen import random_images, random_network
 from rtl_helpers import env_int, find_network, narrow_membranes, rtl_root, saturates, with_config
 from rtlmodel import random_plan
-from spikeforge.ir import PoolGate
+from spikeforge.ir import NeuronLayer, PoolGate
 from spikeforge.rtl.runner import run_rtl
 from spikeforge.verify import compare, golden
 
@@ -81,3 +85,41 @@ def test_both_max_pool_modes(pool, root):
     seed, net = find_network(wanted)
     net = with_config(net, pool=pool)
     check(net, random_images(seed, net, 6), root)
+
+
+RANK_NAMES = {3: "image", 2: "sequence", 1: "vector"}
+
+
+@pytest.mark.parametrize("rank", [3, 2, 1], ids=RANK_NAMES.get)
+@pytest.mark.parametrize(
+    ("bits", "signed"), [(8, True), (16, False), (16, True)], ids=["int8", "uint16", "int16"]
+)
+def test_input_formats_and_shapes(bits, signed, rank, root):
+    """Every input format but uint8 pixels (the other tests draw those most) on each input
+    rank: a first conv reads an image or a sequence (1 x k kernels), a first dense layer a
+    feature vector; the element count leaves the last in_r beat part empty. The first
+    layer's weights include the most negative weight, so that the extreme inputs make the
+    widest products of the analog multipliers."""
+
+    def wanted(seed, net):
+        fmt, first = net.input_format, net.layers[0]
+        elements = int(np.prod(net.input_shape))
+        return (
+            (fmt.bits, fmt.signed, len(net.input_shape)) == (bits, signed, rank)
+            and (rank == 1 or first.kind == "conv")
+            and elements % (32 // bits) != 0
+        )
+
+    seed, net = find_network(wanted)
+    assert net.config.input_mode == "analog"
+    first = net.layers[0]
+    assert isinstance(first, NeuronLayer)
+    weights = first.weights.copy()
+    weights.reshape(-1, first.channels)[0] = -(1 << (net.formats.weight_bits - 1))
+    layers = [dataclasses.replace(first, weights=weights), *net.layers[1:]]
+    net = dataclasses.replace(net, layers=layers)
+    images = random_images(seed, net, 6)
+    fmt = net.input_format
+    images[0] = fmt.low  # every product at its extreme
+    images[1] = fmt.high
+    check(net, images, root)
