@@ -45,6 +45,36 @@ def test_algorithm_with_generated_tables_equals_golden(seed, plan_seed, pool):
     assert np.array_equal(saturation, expected.saturation.sum(axis=0))
 
 
+@pytest.mark.parametrize("rank", [3, 2, 1], ids=["image", "sequence", "vector"])
+@pytest.mark.parametrize(
+    ("bits", "signed"),
+    [(8, False), (8, True), (16, False), (16, True)],
+    ids=["uint8", "int8", "uint16", "int16"],
+)
+def test_algorithm_on_every_input_format_and_rank(bits, signed, rank):
+    """The model reads the input in the lowered shape ((1, 1, N), (1, L, C), (H, W, C)) and
+    takes every nonzero element, negative ones too, as an analog event."""
+
+    def wanted(seed, net):
+        fmt = net.input_format
+        return (
+            (fmt.bits, fmt.signed, len(net.input_shape)) == (bits, signed, rank)
+            and net.config.input_mode == "analog"
+            and (rank == 1 or net.layers[0].kind == "conv")
+        )
+
+    seed, net = find_network(wanted)
+    images = random_images(seed, net, 3)
+    images[0] = net.input_format.low
+    steps = net.config.timesteps
+    for plan in (None, random_plan(net, seed)):
+        counts, classes, saturation = run_model(net, describe(net, plan), images, steps)
+        expected = golden(net, images, steps)
+        assert np.array_equal(counts, expected.counts)
+        assert np.array_equal(classes, expected.classes)
+        assert np.array_equal(saturation, expected.saturation.sum(axis=0))
+
+
 @pytest.mark.parametrize(
     ("size", "out", "kernel", "stride", "pad", "banks"),
     [(12, 8, 5, 1, 0, 5), (12, 8, 5, 1, 0, 2), (9, 5, 3, 2, 1, 2), (7, 3, 2, 3, 0, 1)],

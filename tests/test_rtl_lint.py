@@ -1,5 +1,6 @@
 """The SystemVerilog core is lint clean under ``verilator --lint-only -Wall`` for the
-MNIST network and random networks (analog/Poisson input, gates, several groups/tiles)."""
+MNIST network and random networks (analog/Poisson input, gates, several groups/tiles,
+8- and 16-bit signed and unsigned inputs)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import pytest
 
 from netgen import random_network
+from rtl_helpers import find_network
 from rtlmodel import random_plan
 from spikeforge.rtl.generate import TOP, generate
 from spikeforge.rtl.runner import verilator_bin
@@ -33,6 +35,22 @@ def test_mnist_configuration_is_lint_clean(mnist_net, tmp_path):
 @pytest.mark.parametrize("seed", range(8))
 def test_random_configurations_are_lint_clean(seed, tmp_path):
     net = random_network(seed)
+    for plan in (None, random_plan(net, seed)):
+        done = lint(generate(net, tmp_path, plan))
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("bits", "signed"), [(8, True), (16, False), (16, True)], ids=["int8", "uint16", "int16"]
+)
+def test_input_formats_are_lint_clean(bits, signed, tmp_path):
+    """A first conv on elements of each format (the analog multipliers' widths)."""
+
+    def wanted(seed, net):
+        fmt = net.input_format
+        return (fmt.bits, fmt.signed) == (bits, signed) and net.layers[0].kind == "conv"
+
+    seed, net = find_network(wanted)
     for plan in (None, random_plan(net, seed)):
         done = lint(generate(net, tmp_path, plan))
         assert done.returncode == 0, done.stdout + done.stderr
