@@ -376,3 +376,22 @@ def test_csynth_report_parser(tmp_path):
     )
     assert report.clock_ns == 7.3
     assert report.resources == {"BRAM_18K": 40, "DSP": 8, "FF": 9000, "LUT": 12000}
+
+
+def test_default_lanes_narrow_until_the_core_fits_but_unroll_is_kept():
+    from spikeforge.ir import InputFormat
+
+    rng = np.random.default_rng(3)
+    fc1 = NeuronLayer("fc1", "dense", (64,), (64,), rng.integers(-100, 100, (64, 64)),
+                      np.zeros(64, np.int64), np.full(64, 900))
+    out = NeuronLayer("out", "dense", (64,), (4,), rng.integers(-100, 100, (64, 4)),
+                      np.zeros(4, np.int64), np.full(4, 900))
+    net = Network("mlp", (64,), [fc1, out], formats=Formats(),
+                  input_format=InputFormat(8, True, 100.0))
+    wide = plan_network(net, HlsOptions(check_resources=False))
+    assert wide.neurons[0].synapse_units > 198  # the analog layer's multipliers are DSPs
+    fitted = plan_network(net)
+    assert fitted.neurons[0].lanes < wide.neurons[0].lanes
+    assert fitted.neurons[0].synapse_units <= 198 and fitted.neurons[1].lanes == 4
+    with pytest.raises(HlsPlanError, match=r"DSPs.*layer 'fc1'.*--unroll fc1=N"):
+        plan_network(net, HlsOptions(unroll={"fc1": wide.neurons[0].lanes}))

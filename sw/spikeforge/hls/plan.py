@@ -288,7 +288,11 @@ def is_depthwise(layer: NeuronLayer) -> bool:
     return not off.any() and bool((diagonal == diagonal[0]).all())
 
 
-def _lanes(layer: NeuronLayer, options: HlsOptions, depthwise: bool, group: int) -> int:
+def _lanes(
+    layer: NeuronLayer, options: HlsOptions, depthwise: bool, group: int, cap: int | None
+) -> int:
+    """The layer's lanes: ``--unroll``, else the largest divisor of its channels up to
+    ``max_lanes`` (and up to ``cap``, where a smaller core had to be found)."""
     channels = layer.channels
     lanes = options.unroll.get(layer.name)
     if depthwise:
@@ -300,7 +304,7 @@ def _lanes(layer: NeuronLayer, options: HlsOptions, depthwise: bool, group: int)
             )
         return group
     if lanes is None:
-        return default_lanes(channels, options.max_lanes)
+        return default_lanes(channels, min(options.max_lanes, cap or options.max_lanes))
     if channels % lanes:
         choices = ", ".join(map(str, divisors(channels)))
         raise HlsPlanError(
@@ -332,8 +336,26 @@ def _check_gate_windows(gate: PoolGate) -> None:
 
 
 def plan_network(net: Network, options: HlsOptions | None = None) -> NetworkPlan:
-    """Check ``net`` and ``options`` and derive every stage's parameters."""
+    """Check ``net`` and ``options`` and derive every stage's parameters. Where the
+    estimate exceeds the part, the default lanes of the layer that needs the most are
+    narrowed until the core fits; a layer given by ``--unroll`` is never changed."""
+    from .resources import over_budget, resource_error
+
     options = options or HlsOptions()
+    caps: dict[str, int] = {}
+    while True:
+        plan = _plan(net, options, caps)
+        excess = over_budget(plan) if options.check_resources else None
+        if excess is None:
+            return plan
+        worst = next((s for s in plan.neurons if s.name == excess.worst), None)
+        if worst is None or worst.name in options.unroll or worst.depthwise or worst.lanes == 1:
+            raise resource_error(plan, excess)
+        caps[worst.name] = worst.lanes - 1
+
+
+def _plan(net: Network, options: HlsOptions, caps: dict[str, int]) -> NetworkPlan:
+    """The plan with default lanes capped per layer by ``caps``."""
     lowered = lower(net)  # first: it refuses the float SNN and what no backend builds
     names = {layer.name for layer in net.neuron_layers}
     unknown = sorted(set(options.unroll) - names)
@@ -359,7 +381,7 @@ def plan_network(net: Network, options: HlsOptions | None = None) -> NetworkPlan
     for entry in lowered.layers:
         layer = entry.layer
         depthwise = is_depthwise(layer)
-        lanes = _lanes(layer, options, depthwise, group)
+        lanes = _lanes(layer, options, depthwise, group, caps.get(layer.name))
         if entry.dense:  # a convolution whose kernel covers the whole source map
             kernel, strides, pads = (shape[0], shape[1]), (1, 1), (0, 0, 0, 0)
         else:
@@ -403,9 +425,4 @@ def plan_network(net: Network, options: HlsOptions | None = None) -> NetworkPlan
                 )
             )
             shape, word = out, out_word
-    plan = NetworkPlan(net, options, input_plan, stages)
-    if options.check_resources:
-        from .resources import check_resources
-
-        check_resources(plan)
-    return plan
+    return NetworkPlan(net, options, input_plan, stages)

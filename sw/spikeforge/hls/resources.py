@@ -134,10 +134,22 @@ def estimate(plan: NetworkPlan) -> list[StageResources]:
     return stages
 
 
-def check_resources(plan: NetworkPlan) -> None:
-    """Raise if the estimate exceeds the part's budget, naming the largest layer."""
+@dataclass(frozen=True)
+class Excess:
+    """A resource the estimate exceeds: the totals and the layer that needs the most."""
+
+    label: str
+    total: int
+    budget: int
+    capacity: int
+    worst: str
+    worst_amount: int
+    detail: str
+
+
+def over_budget(plan: NetworkPlan) -> Excess | None:
+    """The first resource the core's estimate exceeds on the part's budget, or None."""
     part = find_part(plan.options.part)
-    util = plan.options.utilization
     stages = estimate(plan)
     checks = [
         ("BRAM18", part.bram18, lambda s: s.bram18_total),
@@ -145,7 +157,7 @@ def check_resources(plan: NetworkPlan) -> None:
         ("DSPs", part.dsps, lambda s: s.dsps),
     ]
     for label, capacity, amount in checks:
-        budget = int(capacity * util)
+        budget = int(capacity * plan.options.utilization)
         total = sum(amount(s) for s in stages)
         if total <= budget:
             continue
@@ -153,9 +165,15 @@ def check_resources(plan: NetworkPlan) -> None:
         detail = ""
         if label == "BRAM18":
             detail = " (" + ", ".join(f"{k} {v}" for k, v in worst.bram18.items() if v) + ")"
-        raise HlsPlanError(
-            f"the core needs about {total} {label} but {plan.options.part} allows {budget} "
-            f"({util:.0%} of {capacity}); layer '{worst.name}' alone needs {amount(worst)}"
-            f"{detail}. Reduce its unroll factor (--unroll {worst.name}=N) or word widths, "
-            "or target a larger part (--part)"
-        )
+        return Excess(label, total, budget, capacity, worst.name, amount(worst), detail)
+    return None
+
+
+def resource_error(plan: NetworkPlan, excess: Excess) -> HlsPlanError:
+    """The refusal of a core over budget, naming the largest layer and the fixes."""
+    return HlsPlanError(
+        f"the core needs about {excess.total} {excess.label} but {plan.options.part} allows "
+        f"{excess.budget} ({plan.options.utilization:.0%} of {excess.capacity}); layer "
+        f"'{excess.worst}' alone needs {excess.worst_amount}{excess.detail}. Reduce its unroll "
+        f"factor (--unroll {excess.worst}=N) or word widths, or target a larger part (--part)"
+    )
