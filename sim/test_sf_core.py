@@ -15,7 +15,6 @@ result file; ``spikeforge.rtl.runner`` writes jobs and reads the results. Scenar
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from pathlib import Path
@@ -27,7 +26,7 @@ from sf_bench import CTRL_IDLE, BenchError, CoreBench, RunResult
 from sf_scoreboard import Scoreboard
 
 from spikeforge.contract import elements_per_beat, pack_images, register_offsets
-from spikeforge.ir import InputFormat, Network
+from spikeforge.ir import Network
 from spikeforge.netfile import load_network
 from spikeforge.verify import BackendResult
 
@@ -160,8 +159,6 @@ async def registers_scenario(bench: CoreBench) -> dict:
 async def run_job(dut) -> None:
     job = json.loads(Path(os.environ["SF_JOB"]).read_text())
     net = load_network(Path(job["net"]))
-    if "input_format" in job:  # the runner's word on it, until snn.json holds it
-        net = dataclasses.replace(net, input_format=InputFormat(**job["input_format"]))
     registers = register_offsets(net)
     stages = len(net.neuron_layers)
     bench = CoreBench(dut, registers, net.num_classes)

@@ -219,11 +219,8 @@ class RtlSim:
         with tempfile.TemporaryDirectory(dir=self.build.directory, prefix="job.") as tmp:
             job_dir = Path(tmp)
             out = job_dir / "results.json"
-            fmt = self.net.input_format
             job = {
                 "net": str(self.net_stem),
-                # the input format travels with the job: snn.json does not hold it (yet)
-                "input_format": {"bits": fmt.bits, "signed": fmt.signed, "scale": fmt.scale},
                 "out": str(out),
                 "scenarios": [{"timeout_us": timeout, **spec} for spec in scenarios],
             }
