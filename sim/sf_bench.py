@@ -25,7 +25,9 @@ from cocotbext.axi import (
     AxiStreamSource,
 )
 
-CTRL_START, CTRL_DONE, CTRL_IDLE = 1 << 0, 1 << 1, 1 << 2
+from spikeforge import contract
+
+CTRL_START, CTRL_DONE, CTRL_IDLE = contract.AP_START, contract.AP_DONE, contract.AP_IDLE
 
 
 class BenchError(AssertionError):

@@ -48,9 +48,9 @@ module sf_control #(
   localparam logic [2:0] IDLE = 3'd0, LAUNCH = 3'd1, RUN = 3'd2, FINISH = 3'd3;
   logic [2:0] state_q;
   logic ap_start_q, ap_done_q, ap_ready_q, auto_restart_q, gie_q;
-  logic [1:0] ier_q, isr_q;
+  logic [sf_params::IER_WIDTH-1:0] ier_q, isr_q;  // IER and ISR share their bit positions
   logic [31:0] timesteps_q, n_images_q, cycles_q;
-  logic [2:0] status_q;
+  logic [sf_params::STATUS_WIDTH-1:0] status_q;
 
   // ---- write channel: address and data together, one response at a time ----
   logic wr;
@@ -74,16 +74,21 @@ module sf_control #(
   always_comb begin
     rvalue = '0;
     case (32'(araddr))
-      sf_params::REG_CTRL: rvalue = {24'd0, auto_restart_q, 3'd0, ap_ready_q, state_q == IDLE,
-                                      ap_done_q, ap_start_q};
-      sf_params::REG_GIE: rvalue = {31'd0, gie_q};
-      sf_params::REG_IER: rvalue = {30'd0, ier_q};
-      sf_params::REG_ISR: rvalue = {30'd0, isr_q};
+      sf_params::REG_CTRL: begin
+        rvalue[sf_params::CTRL_AP_START] = ap_start_q;
+        rvalue[sf_params::CTRL_AP_DONE] = ap_done_q;
+        rvalue[sf_params::CTRL_AP_IDLE] = state_q == IDLE;
+        rvalue[sf_params::CTRL_AP_READY] = ap_ready_q;
+        rvalue[sf_params::CTRL_AUTO_RESTART] = auto_restart_q;
+      end
+      sf_params::REG_GIE: rvalue[sf_params::GIE_ENABLE] = gie_q;
+      sf_params::REG_IER: rvalue = 32'(ier_q);
+      sf_params::REG_ISR: rvalue = 32'(isr_q);
       sf_params::REG_TIMESTEPS: rvalue = timesteps_q;
       sf_params::REG_N_IMAGES: rvalue = n_images_q;
       sf_params::REG_BUILD_ID: rvalue = sf_params::BUILD_ID;
       sf_params::REG_CYCLES: rvalue = cycles_q;
-      sf_params::REG_STATUS: rvalue = {29'd0, status_q};
+      sf_params::REG_STATUS: rvalue = 32'(status_q);
       sf_params::REG_MAX_TIMESTEPS: rvalue = 32'(sf_params::MAX_T);
       default: begin
         for (int i = 0; i < NS; i++) begin
@@ -98,7 +103,7 @@ module sf_control #(
   // ---- registers and the run sequencer ----
   logic steps_ok;
   assign steps_ok = timesteps_q >= 32'd1 && timesteps_q <= 32'(sf_params::MAX_T);
-  assign interrupt = gie_q && (isr_q != 2'b00);
+  assign interrupt = gie_q && (isr_q != '0);
   assign run_start = state_q == LAUNCH;
   assign sat_clear = state_q == IDLE && ap_start_q;
 
@@ -127,12 +132,12 @@ module sf_control #(
         case (32'(awaddr))
           sf_params::REG_CTRL:
           if (wstrb[0]) begin
-            if (wdata[0]) ap_start_q <= 1'b1;
-            auto_restart_q <= wdata[7];
+            if (wdata[sf_params::CTRL_AP_START]) ap_start_q <= 1'b1;
+            auto_restart_q <= wdata[sf_params::CTRL_AUTO_RESTART];
           end
-          sf_params::REG_GIE: if (wstrb[0]) gie_q <= wdata[0];
-          sf_params::REG_IER: if (wstrb[0]) ier_q <= wdata[1:0];
-          sf_params::REG_ISR: if (wstrb[0]) isr_q <= isr_q ^ wdata[1:0];
+          sf_params::REG_GIE: if (wstrb[0]) gie_q <= wdata[sf_params::GIE_ENABLE];
+          sf_params::REG_IER: if (wstrb[0]) ier_q <= wdata[sf_params::IER_WIDTH-1:0];
+          sf_params::REG_ISR: if (wstrb[0]) isr_q <= isr_q ^ wdata[sf_params::IER_WIDTH-1:0];
           sf_params::REG_TIMESTEPS: timesteps_q <= merge(timesteps_q, wdata, wstrb);
           sf_params::REG_N_IMAGES: n_images_q <= merge(n_images_q, wdata, wstrb);
           default: ;
@@ -156,7 +161,7 @@ module sf_control #(
           run_images <= n_images_q;
           run_steps <= 16'(timesteps_q);
           if (!steps_ok) begin
-            status_q <= 3'b100;
+            status_q[sf_params::STATUS_BAD_TIMESTEPS] <= 1'b1;
             state_q <= FINISH;
           end else if (n_images_q == 32'd0) state_q <= FINISH;
           else state_q <= LAUNCH;
@@ -164,7 +169,8 @@ module sf_control #(
         LAUNCH: state_q <= RUN;
         RUN: begin
           if (cycles_q != '1) cycles_q <= cycles_q + 1'b1;
-          status_q <= status_q | {1'b0, err_missing, err_early};
+          if (err_early) status_q[sf_params::STATUS_TLAST_EARLY] <= 1'b1;
+          if (err_missing) status_q[sf_params::STATUS_TLAST_MISSING] <= 1'b1;
           if (run_done) state_q <= FINISH;
         end
         FINISH: begin

@@ -24,16 +24,56 @@ class Register:
     description: str
 
 
+@dataclass(frozen=True)
+class Bit:
+    """One flag of a register: the HLS and RTL parameter files and the driver take their
+    positions from here."""
+
+    register: str
+    name: str
+    position: int
+    meaning: str
+
+    @property
+    def mask(self) -> int:
+        return 1 << self.position
+
+
+BITS = [
+    Bit("CTRL", "AP_START", 0, "ap_start (W1S)"),
+    Bit("CTRL", "AP_DONE", 1, "ap_done (COR)"),
+    Bit("CTRL", "AP_IDLE", 2, "ap_idle"),
+    Bit("CTRL", "AP_READY", 3, "ap_ready (COR)"),
+    Bit("CTRL", "AUTO_RESTART", 7, "auto_restart"),
+    Bit("GIE", "ENABLE", 0, "global interrupt enable"),
+    Bit("IER", "AP_DONE", 0, "ap_done interrupt enable"),
+    Bit("IER", "AP_READY", 1, "ap_ready interrupt enable"),
+    Bit("ISR", "AP_DONE", 0, "ap_done interrupt (toggle on write)"),
+    Bit("ISR", "AP_READY", 1, "ap_ready interrupt (toggle on write)"),
+    Bit("STATUS", "TLAST_EARLY", 0, "TLAST before an image's last beat"),
+    Bit("STATUS", "TLAST_MISSING", 1, "no TLAST on an image's last beat"),
+    Bit("STATUS", "BAD_TIMESTEPS", 2, "TIMESTEPS out of range, nothing ran"),
+]
+
+
+def bit(register: str, name: str) -> Bit:
+    return next(b for b in BITS if (b.register, b.name) == (register, name))
+
+
+def register_bits(register: str) -> list[Bit]:
+    return [b for b in BITS if b.register == register]
+
+
+def _flags(register: str, before: str = "") -> str:
+    """A register's description from its bits: 'bit 0 ap_start (W1S), bit 1 ...'."""
+    return before + ", ".join(f"bit {b.position} {b.meaning}" for b in register_bits(register))
+
+
 CONTROL_REGISTERS = [
-    Register(
-        "CTRL",
-        0x00,
-        "rw",
-        "bit 0 ap_start (W1S), 1 ap_done (COR), 2 ap_idle, 3 ap_ready (COR), 7 auto_restart",
-    ),
-    Register("GIE", 0x04, "rw", "bit 0 global interrupt enable"),
-    Register("IER", 0x08, "rw", "bit 0 ap_done interrupt enable, bit 1 ap_ready"),
-    Register("ISR", 0x0C, "rw", "bit 0 ap_done interrupt, bit 1 ap_ready (toggle on write)"),
+    Register("CTRL", 0x00, "rw", _flags("CTRL")),
+    Register("GIE", 0x04, "rw", _flags("GIE")),
+    Register("IER", 0x08, "rw", _flags("IER")),
+    Register("ISR", 0x0C, "rw", _flags("ISR")),
 ]
 CORE_REGISTERS = [
     Register("TIMESTEPS", 0x10, "rw", "timesteps T per image, 1 .. MAX_TIMESTEPS"),
@@ -49,18 +89,19 @@ CORE_REGISTERS = [
         "STATUS",
         0x30,
         "ro",
-        "error flags of the last run (cleared by ap_start): bit 0 "
-        "TLAST before an image's last beat, bit 1 no TLAST on an image's last beat, "
-        "bit 2 TIMESTEPS out of range (nothing ran)",
+        _flags("STATUS", "error flags of the last run (cleared by ap_start): "),
     ),
     Register("MAX_TIMESTEPS", 0x38, "ro", "the largest TIMESTEPS the core accepts"),
 ]
 SAT_BASE = 0x40
 REGISTER_STRIDE = 8  # Vitis HLS spacing: each 32-bit argument takes 8 bytes
 
-STATUS_TLAST_EARLY = 1 << 0
-STATUS_TLAST_MISSING = 1 << 1
-STATUS_BAD_TIMESTEPS = 1 << 2
+STATUS_TLAST_EARLY = bit("STATUS", "TLAST_EARLY").mask
+STATUS_TLAST_MISSING = bit("STATUS", "TLAST_MISSING").mask
+STATUS_BAD_TIMESTEPS = bit("STATUS", "BAD_TIMESTEPS").mask
+AP_START, AP_DONE, AP_IDLE, AP_READY, AUTO_RESTART = (
+    b.mask for b in register_bits("CTRL")
+)
 
 
 def saturation_registers(net: Network) -> list[Register]:

@@ -9,17 +9,14 @@
 #define SPIKEFORGE_TYPES_H_
 
 #include "ap_int.h"
+#include "contract.h"  // generated per project from sw/spikeforge/contract.py
 #include "hls_stream.h"
 
 namespace spikeforge {
 
 typedef ap_uint<16> steps_t;  // timesteps T of a run, 1 .. MAX_TIMESTEPS <= 65535
 typedef ap_uint<32> reg_t;    // one AXI4-Lite register
-typedef ap_uint<3> status_t;  // STATUS bits (docs/hardware-contract.md)
-
-const unsigned STATUS_TLAST_EARLY = 1;
-const unsigned STATUS_TLAST_MISSING = 2;
-const unsigned STATUS_BAD_TIMESTEPS = 4;
+typedef ap_uint<STATUS_WIDTH> status_t;  // STATUS flags (contract.h, generated)
 
 // ap_uint<W>, or ap_int<W> when S.
 template <int W, bool S>

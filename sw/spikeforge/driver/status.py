@@ -5,20 +5,12 @@ from __future__ import annotations
 from .. import contract
 from . import hwinfo
 
-AP_START, AP_DONE, AP_IDLE, AP_READY, AUTO_RESTART = 1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 7
+AP_START, AP_DONE, AP_IDLE, AP_READY, AUTO_RESTART = (
+    contract.AP_START, contract.AP_DONE, contract.AP_IDLE, contract.AP_READY, contract.AUTO_RESTART
+)
 
-_CTRL_BITS = [
-    (AP_START, "ap_start"),
-    (AP_DONE, "ap_done"),
-    (AP_IDLE, "ap_idle"),
-    (AP_READY, "ap_ready"),
-    (AUTO_RESTART, "auto_restart"),
-]
-_STATUS_BITS = [
-    (contract.STATUS_TLAST_EARLY, "TLAST before an image's last beat"),
-    (contract.STATUS_TLAST_MISSING, "no TLAST on an image's last beat"),
-    (contract.STATUS_BAD_TIMESTEPS, "TIMESTEPS out of range, nothing ran"),
-]
+_CTRL_BITS = [(b.mask, b.name.lower()) for b in contract.register_bits("CTRL")]
+_STATUS_BITS = [(b.mask, b.meaning) for b in contract.register_bits("STATUS")]
 _DMASR_BITS = [
     (hwinfo.DMASR_HALTED, "halted"),
     (hwinfo.DMASR_IDLE, "idle"),
