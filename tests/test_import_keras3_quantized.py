@@ -495,3 +495,22 @@ def test_keras_itself_cannot_run_the_archive_and_says_why(tmp_path):
                        r"QKeras installed and imported; spikeforge reads the model without "
                        r"QKeras \(inspect, convert\)"):
         load_keras_model(path)
+
+
+def test_a_quantized_archive_converts_and_its_ann_runs_without_the_library(tmp_path, capsys):
+    import json
+
+    from spikeforge.cli import main
+
+    path, _raw = qkeras_model(tmp_path)
+    data = tmp_path / "data.npz"
+    images = RNG.integers(0, 256, (40, 8, 8, 1)).astype(np.uint8)
+    np.savez(data, x_train=images, x_test=images[:10], y_train=RNG.integers(0, 3, 40),
+             y_test=RNG.integers(0, 3, 10))
+    net = tmp_path / "net"
+    assert main(["convert", str(path), "--dataset", str(data), "--out", str(net), "-q"]) == 0
+    assert not (net / "ann.keras").exists()  # Keras cannot run it without QKeras
+    capsys.readouterr()
+    assert main(["evaluate", str(net), "--dataset", str(data), "--backend", "ann", "--json",
+                 "-q"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 10

@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     from ..datasets import absolute_spec, fit_inputs, load_dataset
     from ..flow import run_flow
     from ..frontend.graph import load_graph
-    from ..frontend.sources import KERAS_SUFFIXES
+    from ..frontend.sources import keras_runnable
     from ..netdir import KIND, write_netdir
     from ..outdir import claim_output
 
@@ -185,8 +185,9 @@ def run(args: argparse.Namespace) -> int:
         "config": dataclasses.asdict(options.config),
         "formats": dataclasses.asdict(options.formats),
     }
-    # ann.keras (for `evaluate --backend ann`) only when the source is a Keras 3 model file
-    keras_file = args.model if args.model.suffix.lower() in KERAS_SUFFIXES else None
+    # ann.keras (for `evaluate --backend ann`) only when Keras can run the source model; the
+    # others run as the numpy ANN of the recorded source files
+    keras_file = args.model if keras_runnable(args.model) else None
     report = write_netdir(args.out, state.int_net, state.float_net, keras_file, conversion)
     print(
         f"{args.out}: {len(report['layers'])} layers, {report['neurons']} neurons, "

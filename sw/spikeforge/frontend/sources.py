@@ -350,6 +350,14 @@ def _library(entry: dict[str, Any]) -> str | None:
     return next((lib for lib in _LIBRARIES if module.split(".")[0] == lib), None)
 
 
+def keras_runnable(path: Path) -> bool:
+    """Whether Keras itself can run the model file (a .keras archive of standard layers; not
+    one of QKeras or HGQ2 layers, which spikeforge reads without those libraries)."""
+    if Path(path).suffix.lower() not in KERAS_SUFFIXES:
+        return False
+    return _quantized_library(_keras_archive_config(Path(path))) is None
+
+
 def _quantized_library(config: dict[str, Any]) -> str | None:
     """The quantization library whose layers a Keras 3 model config uses, if any."""
     found = {_library(entry) for entry in _layer_entries(config)} - {None}
