@@ -75,7 +75,7 @@ def load_float_network(net_dir: Path) -> Network:
     return _load(net_dir, FLOAT_STEM, integer=False)
 
 
-# conversion.json fields a consumer reads, and the types they must have
+# conversion.json fields consumers read, and the types they must have
 _CONVERSION_FIELDS: dict[str, tuple[type, ...]] = {
     "model": (str,),
     "weights": (str, type(None)),
@@ -83,8 +83,8 @@ _CONVERSION_FIELDS: dict[str, tuple[type, ...]] = {
 }
 
 
-def read_conversion(net_dir: Path) -> dict[str, Any]:
-    """``conversion.json`` of ``net_dir``, with the fields consumers read checked."""
+def read_conversion(net_dir: Path, *fields: str) -> dict[str, Any]:
+    """``conversion.json`` of ``net_dir``, with the ``fields`` the caller reads checked."""
     path = _require_dir(net_dir) / "conversion.json"
     try:
         conversion = json.loads(path.read_text())
@@ -92,7 +92,8 @@ def read_conversion(net_dir: Path) -> dict[str, Any]:
         raise NetworkFileError(
             f"{path} cannot be read ({err}); convert the model again (`spikeforge convert`)"
         ) from err
-    for key, types in _CONVERSION_FIELDS.items():
+    for key in fields:
+        types = _CONVERSION_FIELDS[key]
         if not isinstance(conversion, dict) or not isinstance(conversion.get(key), types):
             raise NetworkFileError(
                 f"{path}: field '{key}' is missing or not a "

@@ -28,7 +28,7 @@ def dataset_name(net_dir: Path, given: str | None) -> str:
     if given:
         return given
     try:
-        return read_conversion(net_dir)["dataset"]
+        return read_conversion(net_dir, "dataset")["dataset"]
     except UserError as err:
         raise UserError(f"{err}; or name the dataset with --dataset") from None
 

@@ -57,7 +57,7 @@ def ann_classes(net_dir: Path, images: np.ndarray) -> np.ndarray:
     from ..ann_numpy import predict
     from ..frontend.graph import load_graph
 
-    conversion = read_conversion(net_dir)
+    conversion = read_conversion(net_dir, "model", "weights")
     model, weights = Path(conversion["model"]), conversion.get("weights")
     if not model.is_file() or (weights and not Path(weights).is_file()):
         raise NetworkFileError(
@@ -103,8 +103,8 @@ def evaluate(
     else:
         from ..simulator import simulate
 
-        reference = _reference_classes(net_dir, data)
         net = int_net if backend == "golden" else load_float_network(net_dir)
+        reference = _reference_classes(net_dir, data)
         steps = timesteps or net.config.timesteps
         start = time.perf_counter()
         result = simulate(net, inputs, steps, quiet=quiet)
