@@ -130,6 +130,7 @@ bench: $(MODEL) $(NET)/snn.json $(CLIP_NET)/snn.json bench-low-latency ## run th
 	$(BIN)/python benchmarks/hls_csim.py --model $(MODEL) --dataset $(DATASET)
 	$(BIN)/python benchmarks/rtl_throughput.py --net $(NET) --clip-net $(CLIP_NET) --dataset $(DATASET)
 	$(BIN)/python benchmarks/qkeras_conversion.py --dataset $(DATASET)
+	$(BIN)/python benchmarks/model_zoo.py --mnist-model $(MODEL)
 
 bench-low-latency: $(MODEL) $(CLIP_MODEL) ## plain vs low-latency conversion against T, the per-method ablation, the rate penalty
 	$(BIN)/python benchmarks/low_latency.py --model $(MODEL) --clip-model $(CLIP_MODEL) \
