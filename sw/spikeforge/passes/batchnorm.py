@@ -207,10 +207,10 @@ def _refusal(bn: ir.BatchNorm, layers, in_shapes, i: int, fwd: _Walk, a: np.ndar
     if isinstance(blocker, ir.Conv2D):
         return refuse(
             bn.name, "BatchNormalization",
-            f"folding into the zero-padded convolution '{blocker.name}' after it ({where}): "
+            f"folding into the zero-padded convolution '{blocker.name}' after it ({where})",
             f"the border outputs of '{blocker.name}' read padding zeros the BatchNormalization "
             "never normalized, so its offset beta - gamma * mean / sqrt(var + eps) cannot be "
-            "folded into one bias per output channel exactly",
+            "folded into one bias per output channel exactly: "
             f"use padding='valid' in '{blocker.name}', or put the BatchNormalization after a "
             "convolution (Conv2D without activation, BatchNormalization, ReLU), where it folds "
             "exactly",
