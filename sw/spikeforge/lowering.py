@@ -27,6 +27,7 @@ import numpy as np
 from .contract import STREAM_BITS
 from .errors import UserError
 from .ir import Network, NeuronLayer, PoolGate
+from .netfile import value_range
 from .quant import synaptic_range
 
 Shape3 = tuple[int, int, int]
@@ -123,15 +124,11 @@ def _check_formats(net: Network, layer: NeuronLayer) -> None:
     """Every stored integer fits its format (docs/spec.md section 1), or the hardware's
     narrower registers would silently wrap it."""
     assert net.formats is not None
-    fmt = net.formats
-    checks = [
-        ("weights", layer.weights, fmt.weight_bits, True),
-        ("biases", layer.bias, fmt.bias_bits, True),
-        ("thresholds", layer.threshold, fmt.threshold_bits, False),
-    ]
-    for what, values, bits, signed in checks:
-        low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (1, (1 << bits) - 1)
+    for role, what in (("weights", "weights"), ("bias", "biases"), ("threshold", "thresholds")):
+        values = getattr(layer, role)
+        low, high = value_range(role, net.formats)
         if values.size and (values.min() < low or values.max() > high):
+            bits = (high - low).bit_length()
             raise LoweringError(
                 f"layer '{layer.name}': {what} span {values.min()}..{values.max()}, outside the "
                 f"{bits}-bit format's {low}..{high}; the network violates its own formats "
