@@ -223,77 +223,104 @@ def simulate(
     return merged if checkpoints else merged[steps[0]]
 
 
-def _simulate_batch(
-    net: Network, images: np.ndarray, steps: list[int], record: bool, bar
-) -> dict[int, SimResult]:
-    n = len(images)
-    states = [_NeuronState(layer, net, first=i == 0) for i, layer in enumerate(net.neuron_layers)]
-    membranes = [np.broadcast_to(s.v_start, (n, *s.layer.out_shape)).copy() for s in states]
-    count_type = np.int16 if net.config.max_timesteps < 2**15 else np.int32
-    counts = [np.zeros((n, *layer.out_shape), dtype=count_type) for layer in net.layers]
-    saturation = np.zeros((n, len(states)), dtype=np.int64)
-    spikes_total = np.zeros(n, dtype=np.int64)
-    synops = np.zeros(n, dtype=np.int64)
-    inputs = images.reshape(n, *net.layers[0].in_shape)  # as the first layer reads them
-    analog_current = None
-    if net.config.input_mode == "analog":
-        analog_current = states[0].current(inputs)
-        synops += states[0].synops(inputs)
-    results: dict[int, SimResult] = {}
-    for t in range(steps[-1]):
+class BatchRun:
+    """One batch of images in flight: every layer's state, advanced one timestep at a time
+    (the loop of the golden model and of the float SNN, written once)."""
+
+    def __init__(self, net: Network, images: np.ndarray, total_steps: int) -> None:
+        n = len(images)
+        self.net, self.n, self.total_steps = net, n, total_steps
+        self.states = [
+            _NeuronState(layer, net, first=i == 0) for i, layer in enumerate(net.neuron_layers)
+        ]
+        self.membranes = [
+            np.broadcast_to(s.v_start, (n, *s.layer.out_shape)).copy() for s in self.states
+        ]
+        count_type = np.int16 if net.config.max_timesteps < 2**15 else np.int32
+        self.counts = [np.zeros((n, *layer.out_shape), dtype=count_type) for layer in net.layers]
+        self.saturation = np.zeros((n, len(self.states)), dtype=np.int64)
+        self.spikes_total = np.zeros(n, dtype=np.int64)
+        self.synops = np.zeros(n, dtype=np.int64)
+        self.inputs = images.reshape(n, *net.layers[0].in_shape)  # as the first layer reads them
+        self.analog_current = None
+        if net.config.input_mode == "analog":
+            self.analog_current = self.states[0].current(self.inputs)
+            self.synops += self.states[0].synops(self.inputs)
+
+    def step(self, t: int, stop: int | None = None) -> np.ndarray | None:
+        """Advance layers ``net.layers[:stop]`` (all by default) through timestep ``t``;
+        return what the last of them emitted (the input of layer ``stop``): spikes, or for
+        ``stop`` = 0 the Poisson spikes of the input (None for analog input)."""
+        net, n = self.net, self.n
         x: np.ndarray | None = None
-        if analog_current is None:
-            x = poisson_spikes(inputs, net.config.seed, t, steps[-1])
+        if self.analog_current is None:
+            x = poisson_spikes(self.inputs, net.config.seed, t, self.total_steps)
         neuron_index = 0
-        for li, layer in enumerate(net.layers):
+        for li, layer in enumerate(net.layers[:stop]):
             if isinstance(layer, PoolGate):
                 if net.config.pool == "gate":
-                    x = gate_spikes(layer, x, counts[li - 1])
+                    x = gate_spikes(layer, x, self.counts[li - 1])
                 else:
-                    x = running_max_spikes(layer, counts[li - 1], counts[li])
-                counts[li] += x
+                    x = running_max_spikes(layer, self.counts[li - 1], self.counts[li])
+                self.counts[li] += x
                 continue
-            state, v = states[neuron_index], membranes[neuron_index]
-            if neuron_index == 0 and analog_current is not None:
-                v += analog_current
+            state, v = self.states[neuron_index], self.membranes[neuron_index]
+            if neuron_index == 0 and self.analog_current is not None:
+                v += self.analog_current
             else:
-                synops += state.synops(x)
+                self.synops += state.synops(x)
                 v += state.current(x)
             if state.exact and (v.max() > state.v_max or v.min() < state.v_min):
                 clamped = (v > state.v_max) | (v < state.v_min)
-                saturation[:, neuron_index] += np.count_nonzero(clamped.reshape(n, -1), axis=1)
+                self.saturation[:, neuron_index] += np.count_nonzero(
+                    clamped.reshape(n, -1), axis=1
+                )
                 np.clip(v, state.v_min, state.v_max, out=v)
             fired = v >= state.threshold
             if net.config.reset == "subtract":
                 np.subtract(v, state.threshold, out=v, where=fired)
             else:
                 v[fired] = 0
-            counts[li] += fired
-            spikes_total += np.count_nonzero(fired.reshape(n, -1), axis=1)
+            self.counts[li] += fired
+            self.spikes_total += np.count_nonzero(fired.reshape(n, -1), axis=1)
             x = fired
             neuron_index += 1
-        bar.update(n)
+        return x
+
+    def result(self, timesteps: int, record: bool) -> SimResult:
+        """The outputs after ``timesteps`` steps (copies: the run may go on)."""
+        out_counts, out_v = self.counts[-1].copy(), self.membranes[-1].copy()
+        neuron_counts = (
+            [
+                c.copy()
+                for c, la in zip(self.counts, self.net.layers, strict=True)
+                if isinstance(la, NeuronLayer)
+            ]
+            if record
+            else []
+        )
+        return SimResult(
+            timesteps=timesteps,
+            counts=out_counts,
+            membrane=out_v,
+            classes=decide(out_counts, out_v, self.states[-1].threshold),
+            spikes=self.spikes_total.copy(),
+            synops=self.synops.copy(),
+            saturation=self.saturation.copy(),
+            layer_counts=neuron_counts,
+        )
+
+
+def _simulate_batch(
+    net: Network, images: np.ndarray, steps: list[int], record: bool, bar
+) -> dict[int, SimResult]:
+    run = BatchRun(net, images, steps[-1])
+    results: dict[int, SimResult] = {}
+    for t in range(steps[-1]):
+        run.step(t)
+        bar.update(run.n)
         if t + 1 in steps:
-            out_counts, out_v = counts[-1].copy(), membranes[-1].copy()
-            neuron_counts = (
-                [
-                    c.copy()
-                    for c, la in zip(counts, net.layers, strict=True)
-                    if isinstance(la, NeuronLayer)
-                ]
-                if record
-                else []
-            )
-            results[t + 1] = SimResult(
-                timesteps=t + 1,
-                counts=out_counts,
-                membrane=out_v,
-                classes=decide(out_counts, out_v, states[-1].threshold),
-                spikes=spikes_total.copy(),
-                synops=synops.copy(),
-                saturation=saturation.copy(),
-                layer_counts=neuron_counts,
-            )
+            results[t + 1] = run.result(t + 1, record)
     return results
 
 
