@@ -29,7 +29,15 @@ PYNQ_PIP := 'numpy==1.26.*' 'pycparser<3' nest_asyncio python-magic jsonschema p
 PYNQ_TEST_NET := $(BUILD)/pynq-test/net
 PYNQ_PYTEST_ARGS ?=
 BOARD ?= pynq-z2
-IP_REPO ?= $(BUILD)/hls/ip
+# the core on the board: rtl (the SystemVerilog core, packaged by `make ip`) or hls (the
+# Vitis HLS export of `make hls VITIS=1`); RTL_PLAN sizes the RTL core (`spikeforge sim` options)
+CORE ?= rtl
+RTL_PLAN ?=
+IP_DIR ?= $(BUILD)/ip/$(CORE)
+IP_REPO ?= $(if $(filter hls,$(CORE)),$(BUILD)/hls/ip,$(IP_DIR))
+CLOCK_MHZ ?=
+VIVADO_HINT := Install Vivado (2022.2 or later, with Zynq device support), source its \
+	settings64.sh and run again; see docs/board.md
 OVERLAY_DIR ?= $(BUILD)/overlay/$(BOARD)
 BUNDLE ?= $(BUILD)/bundle
 HLS_DIR ?= $(BUILD)/hls
@@ -37,7 +45,7 @@ RTL_DIR ?= $(BUILD)/rtl
 VITIS ?=
 
 .PHONY: help venv venv-pynq test test-pynq test-legacy demo bench bench-low-latency lint clean \
-	overlay package hls sim synth
+	overlay package hls sim synth ip
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -75,13 +83,20 @@ $(PYNQ_TEST_NET)/snn.json: | $(STAMP)
 test-pynq: $(PYNQ_STAMP) $(PYNQ_TEST_NET)/snn.json ## driver, simulated device, notebook tests (.venv-pynq)
 	SPIKEFORGE_PYNQ_TEST_NET=$(PYNQ_TEST_NET) $(PYNQ_BIN)/pytest tests/driver_pynq $(PYNQ_PYTEST_ARGS)
 
-overlay: $(STAMP) ## Vivado: block design + bitstream + .hwh (BOARD=pynq-z2|ultra96v2|zcu104, IP_REPO)
-	@command -v vivado >/dev/null || { echo "make overlay: vivado is not on PATH. Install \
-	Vivado (2022.2 or later, with Zynq device support), source its settings64.sh and run \
-	again; see docs/board.md"; exit 1; }
-	$(BIN)/python -m spikeforge.driver.overlay_params --board $(BOARD) --ip-repo $(IP_REPO) \
-		--out-dir $(OVERLAY_DIR) $(if $(PART),--part $(PART)) \
-		$(if $(BOARD_PART),--board-part $(BOARD_PART))
+ip: $(NET)/snn.json ## the core as Vivado IP in build/ip/CORE (CORE=rtl|hls, RTL_PLAN; TIMING=1: OOC timing script); packaged by Vivado
+	$(SF) ip $(NET) --core $(CORE) --out $(IP_DIR) --hls-dir $(HLS_DIR) \
+		$(if $(TIMING),--timing-script) $(RTL_PLAN)
+	@if [ "$(CORE)" = rtl ]; then command -v vivado >/dev/null || { echo "make ip: wrote \
+	$(IP_DIR); packaging it needs vivado, which is not on PATH. $(VIVADO_HINT)"; exit 1; }; fi
+	if [ "$(CORE)" = rtl ]; then cd $(IP_DIR) && vivado -mode batch -nojournal -nolog \
+		-source package_ip.tcl; fi
+
+overlay: $(STAMP) $(if $(filter rtl,$(CORE)),ip) ## Vivado: block design + bitstream + .hwh (BOARD=pynq-z2|ultra96v2|zcu104, CORE=rtl|hls, CLOCK_MHZ, IP_REPO)
+	@command -v vivado >/dev/null || { echo "make overlay: vivado is not on PATH. \
+	$(VIVADO_HINT)"; exit 1; }
+	$(BIN)/python -m spikeforge.driver.overlay_params --board $(BOARD) --core $(CORE) \
+		--ip-repo $(IP_REPO) --out-dir $(OVERLAY_DIR) $(if $(PART),--part $(PART)) \
+		$(if $(BOARD_PART),--board-part $(BOARD_PART)) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ))
 	cd $(OVERLAY_DIR) && vivado -mode batch -nojournal -nolog \
 		-source $(CURDIR)/hw/overlay/build_overlay.tcl -tclargs $(CURDIR)/$(OVERLAY_DIR)/params.tcl
 

@@ -3,12 +3,14 @@
 Synaptic operations per image are measured by replaying the golden model on test images;
 the cycle model (spikeforge.hls.cycles) turns the events each stage receives into busy
 cycles per layer and cycles per image; a Vitis synthesis report, where one exists, is
-shown beside it.
+shown beside it, and so are the RTL core's post-route Vivado figures when
+``--vivado-timing`` names the result of its out-of-context run (docs/vivado-ip.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -38,6 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=DEFAULT_OUT,
         help=f"HLS project with a Vitis csynth report to show beside (default {DEFAULT_OUT})",
+    )
+    parser.add_argument(
+        "--vivado-timing",
+        type=Path,
+        metavar="FILE",
+        help="vivado_timing.json of the RTL core's out-of-context Vivado run (the script "
+        "`spikeforge ip --timing-script` writes): post-route LUT/FF/BRAM/DSP and Fmax",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_hls_options(parser)
@@ -166,6 +175,10 @@ def render(report: dict) -> str:
             f"{report['cycles_per_image']:.0f}), estimated clock {vitis['clock_ns']} ns, "
             + ", ".join(f"{k} {v}" for k, v in vitis["resources"].items())
         )
+    if report.get("vivado_timing") is not None:
+        from ..vivado.timing import VivadoTiming
+
+        lines.append(f"- RTL core: {VivadoTiming(**report['vivado_timing']).describe()}")
     return "\n".join(lines) + "\n"
 
 
@@ -176,10 +189,16 @@ def run(args: argparse.Namespace) -> int:
     net = load_int_network(args.net)
     steps = args.timesteps or net.config.timesteps
     net.config.check_run_timesteps(steps)
+    timing = None
+    if args.vivado_timing is not None:
+        from ..vivado.timing import read_timing
+
+        timing = read_timing(args.vivado_timing, net)
     plan = plan_network(net, hls_options(args))
     data, labels = test_split(args, args.images)
     images = network_inputs(net, data, labels)
     info(args, f"report: replaying {len(images)} images through the golden model")
     report = build_report(net, plan, images, steps, args.hls_dir)
+    report["vivado_timing"] = None if timing is None else dataclasses.asdict(timing)
     print(json.dumps(report) if args.json else render(report), end="" if not args.json else "\n")
     return 0
