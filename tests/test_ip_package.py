@@ -7,7 +7,9 @@ command's refusals. Whether Vivado accepts every property needs Vivado (docs/viv
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -373,3 +375,19 @@ def test_ip_hls_needs_the_vitis_export_of_this_network(tmp_path, capsys):
     assert (out / "snn_top" / "component.xml").read_text() == (
         export / "component.xml").read_text()
     assert "make overlay CORE=hls" in capsys.readouterr().out
+
+
+@pytest.mark.rtl
+def test_the_ip_file_set_alone_is_a_lint_clean_core(rtl_repo):
+    """The repository's HDL, in the packaged order and nothing from hw/rtl, elaborates."""
+    from spikeforge.rtl.runner import verilator_bin
+
+    repo, _, _ = rtl_repo
+    files = json.loads((repo / "manifest.json").read_text())["hdl"]
+    root = repo / "snn_top"
+    done = subprocess.run(
+        [str(verilator_bin() / "verilator"), "--lint-only", "-Wall", "--top-module", "sf_core",
+         *files], cwd=root, capture_output=True, text=True, check=False,
+        env={**os.environ, "PATH": f"{verilator_bin()}{os.pathsep}{os.environ['PATH']}"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
