@@ -17,6 +17,7 @@ from . import ir
 from .ann_numpy import predict
 from .errors import UserError
 from .passes.batchnorm import fold_batchnorm
+from .passes.calibrate import Calibration, calibrate
 from .passes.canonical import (
     avgpool_to_conv,
     check_canonical,
@@ -26,7 +27,6 @@ from .passes.canonical import (
 )
 from .passes.input_format import choose_input_format
 from .passes.normalize import activation_scales
-from .passes.to_snn import build_float_snn
 from .quant import quantize
 
 
@@ -43,6 +43,9 @@ class ConvertOptions:
     input_bits: int | None = None
     input_signed: bool | None = None
     input_scale: float | None = None
+    calibrate: str = "none"  # post-training calibration level (passes/calibrate.py)
+    # config fields chosen to suit the model ("v_init", "pool") instead of taken from config
+    choose: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -50,8 +53,11 @@ class ConversionState:
     graph: ir.AnnGraph
     calibration: np.ndarray  # data as the user keeps it (ir.ann_view), for normalization
     input_format: ir.InputFormat | None = None
+    config: ir.SnnConfig | None = None  # options.config with the chosen run modes
+    choices: list[dict[str, str]] = field(default_factory=list)  # what was chosen, and why
     scales: list[float] | None = None
     float_net: ir.Network | None = None
+    calibration_result: Calibration | None = None
     int_net: ir.Network | None = None
     quiet: bool = True
 
@@ -71,12 +77,40 @@ def step_check_canonical(state: ConversionState, options: ConvertOptions) -> Con
     return state
 
 
+def step_choose_modes(state: ConversionState, options: ConvertOptions) -> ConversionState:
+    """The run modes that suit the model: a network whose hidden layers all have
+    clip-floor (quantized) activations was trained for low T, and starts at half threshold
+    with running-max pooling (docs/low-latency.md); any other keeps zero start and gates."""
+    config, choices = options.config, list(state.choices)
+    neurons = [la for la in state.graph.layers if isinstance(la, ir.Conv2D | ir.Dense)]
+    hidden = neurons[:-1]
+    quantized = bool(hidden) and all(la.relu and la.relu.levels for la in hidden)
+    if quantized:
+        levels = sorted({la.relu.levels for la in hidden})
+        why = (f"every hidden layer is a clip-floor (quantized) ReLU ({'/'.join(map(str, levels))}"
+               " levels): trained for low T")
+    else:
+        why = "the hidden layers are not all clip-floor (quantized) ReLUs"
+    suits = {"v_init": "half" if quantized else "zero",
+             "pool": "running_max" if quantized else "gate"}
+    has_pool = any(isinstance(la, ir.MaxPool) for la in state.graph.layers)
+    for name in sorted(options.choose):
+        if name == "pool" and not has_pool:
+            continue
+        config = dataclasses.replace(config, **{name: suits[name]})
+        choices.append({"option": name, "value": suits[name], "reason": why})
+    if options.use_caps and any(la.relu and la.relu.cap for la in neurons):
+        choices.append({"option": "threshold balancing", "value": "on",
+                        "reason": "clipped ReLUs: each layer's scale is its cap"})
+    return dataclasses.replace(state, config=config, choices=choices)
+
+
 def step_choose_input(state: ConversionState, options: ConvertOptions) -> ConversionState:
     """The input integers: pixels as they are, real values quantized per tensor."""
     chosen = choose_input_format(
         state.calibration, options.input_bits, options.input_signed, options.input_scale
     )
-    if options.config.input_mode == "poisson" and (chosen.bits != 8 or chosen.signed):
+    if state.config.input_mode == "poisson" and (chosen.bits != 8 or chosen.signed):
         raise UserError(
             "Poisson input draws spikes from uint8 pixels; this data needs a "
             f"{chosen.bits}-bit {'signed' if chosen.signed else 'unsigned'} input: convert "
@@ -105,9 +139,23 @@ def step_normalize(state: ConversionState, options: ConvertOptions) -> Conversio
 
 
 def step_build_float_snn(state: ConversionState, options: ConvertOptions) -> ConversionState:
+    """The float SNN, calibrated at its T (``options.calibrate``; 'none': as normalized)."""
     assert state.scales is not None, "normalize runs before build_float_snn"
-    float_net = build_float_snn(state.graph, state.scales, options.config, state.input_format)
-    return dataclasses.replace(state, float_net=float_net)
+    assert state.input_format is not None, "choose_input runs before build_float_snn"
+    float_net, calibration = calibrate(
+        state.graph,
+        state.scales,
+        state.config,
+        state.input_format,
+        state.calibration,
+        options.calibrate,
+        options.batch_size,
+        state.quiet,
+    )
+    scales = [layer.scale for layer in float_net.neuron_layers]
+    return dataclasses.replace(
+        state, float_net=float_net, scales=scales, calibration_result=calibration
+    )
 
 
 def step_quantize(state: ConversionState, options: ConvertOptions) -> ConversionState:
@@ -124,6 +172,7 @@ GRAPH_STEPS: list[tuple[str, Step]] = [
     ("check_canonical", step_check_canonical),
 ]
 SNN_STEPS: list[tuple[str, Step]] = [
+    ("choose_modes", step_choose_modes),
     ("choose_input", step_choose_input),
     ("normalize", step_normalize),
     ("build_float_snn", step_build_float_snn),

@@ -35,7 +35,7 @@ def write_netdir(
     conversion: dict[str, Any],
 ) -> dict[str, Any]:
     """Write a converted network directory atomically; returns the report."""
-    report = conversion_report(int_net, float_net)
+    report = conversion_report(int_net, float_net, conversion)
     with staged_output(out_dir, KIND, inputs=[model_path]) as staging:
         save_network(int_net, staging / INT_STEM)
         save_network(float_net, staging / FLOAT_STEM)

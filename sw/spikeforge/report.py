@@ -11,8 +11,11 @@ from .netfile import build_id
 from .quant import layer_bounds, signed_bits
 
 
-def conversion_report(int_net: Network, float_net: Network) -> dict[str, Any]:
-    """A JSON-able description of the quantized network and its worst-case ranges."""
+def conversion_report(
+    int_net: Network, float_net: Network, conversion: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A JSON-able description of the quantized network and its worst-case ranges, with the
+    options the conversion chose and its calibration (from ``conversion``, if given)."""
     assert int_net.formats is not None
     formats = int_net.formats
     layers: list[dict[str, Any]] = []
@@ -56,6 +59,7 @@ def conversion_report(int_net: Network, float_net: Network) -> dict[str, Any]:
             "reset": int_net.config.reset,
             "input": int_net.config.input_mode,
             "v_init": int_net.config.v_init,
+            "pool": int_net.config.pool,
             "seed": int_net.config.seed,
             "timesteps": int_net.config.timesteps,
             "max_timesteps": int_net.config.max_timesteps,
@@ -70,11 +74,35 @@ def conversion_report(int_net: Network, float_net: Network) -> dict[str, Any]:
         "neurons": sum(layer.neurons for layer in int_net.neuron_layers),
         "weights": sum(int(layer.weights.size) for layer in int_net.neuron_layers),
         "layers": layers,
+        "input_format": {
+            "bits": int_net.input_format.bits,
+            "signed": int_net.input_format.signed,
+        },
+        "choices": (conversion or {}).get("choices", []),
+        "calibration": (conversion or {}).get("calibration"),
     }
 
 
 def _shape(shape: list[int]) -> str:
     return "x".join(map(str, shape))
+
+
+def _input_kind(fmt: dict[str, Any]) -> str:
+    return f"{'int' if fmt['signed'] else 'uint'}{fmt['bits']}"
+
+
+def _calibration_lines(calibration: dict[str, Any] | None) -> list[str]:
+    if not calibration or calibration["level"] == "none":
+        return ["- calibration: none"]
+    factors = ", ".join(
+        f"{la['name']} x{la['threshold_factor']:g} (RMS error {la['rms_error_before']:.3g} -> "
+        f"{la['rms_error_after']:.3g})"
+        for la in calibration["layers"]
+    )
+    return [
+        f"- calibration: {calibration['level']} at T = {calibration['timesteps']} on "
+        f"{calibration['images']} images; threshold factors: {factors}"
+    ]
 
 
 def report_markdown(report: dict[str, Any]) -> str:
@@ -84,10 +112,14 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"# spikeforge conversion report: {report['name']}",
         "",
         f"- build id: `{report['build_id']}`",
-        f"- input: {_shape(report['input_shape'])} uint8, {cfg['input']} input"
-        + (f" (seed {cfg['seed']})" if cfg["input"] == "poisson" else ""),
-        f"- reset: {cfg['reset']}, initial membrane: {cfg['v_init']}, "
-        f"T = {cfg['timesteps']} (run time, at most {cfg['max_timesteps']})",
+        f"- input: {_shape(report['input_shape'])} {_input_kind(report['input_format'])}, "
+        f"{cfg['input']} input" + (f" (seed {cfg['seed']})" if cfg["input"] == "poisson" else ""),
+        f"- reset: {cfg['reset']}, initial membrane: {cfg['v_init']}, max-pool: "
+        f"{cfg['pool'].replace('_', '-')}, T = {cfg['timesteps']} (run time, at most "
+        f"{cfg['max_timesteps']})",
+        *[f"- {c['option']}: {c['value'].replace('_', '-')}, chosen because {c['reason']}"
+          for c in report["choices"]],
+        *_calibration_lines(report["calibration"]),
         f"- formats: weights {fmt['weight_bits']} b, biases {fmt['bias_bits']} b, thresholds "
         f"{fmt['threshold_bits']} b unsigned, membranes {fmt['membrane_bits']} b, spike counts "
         f"{fmt['count_bits']} b",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..ir import INPUT_BITS, Formats, SnnConfig
+from ..passes.calibrate import CALIBRATION_LEVELS
 from .common import add_dataset, add_quiet, info, positive_float, positive_int
 from .model_args import add_model
 
@@ -75,16 +76,26 @@ def add_snn_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--v-init",
-        choices=["zero", "half"],
-        default=_DEFAULT_CONFIG.v_init,
-        help="initial membrane: 0 or half the threshold",
+        choices=["auto", "zero", "half"],
+        default="auto",
+        help="initial membrane: 0 or half the threshold (default auto: half for a model whose "
+        "hidden layers are all clip-floor/quantized ReLUs, else zero)",
     )
     group.add_argument(
         "--pool",
-        choices=["gate", "running-max"],
-        default="gate",
+        choices=["auto", "gate", "running-max"],
+        default="auto",
         help="max-pool: the paper's gate (spikes of the most active input), or running-max "
-        "(output count = highest input count; better at small T)",
+        "(output count = highest input count; better at small T) (default auto: running-max "
+        "for a model whose hidden layers are all clip-floor/quantized ReLUs, else gate)",
+    )
+    group.add_argument(
+        "--calibrate",
+        choices=CALIBRATION_LEVELS,
+        default="none",
+        help="post-training calibration on the calibration images at T = --timesteps: 'bias' "
+        "corrects each channel's mean conversion error layer by layer, 'full' also searches "
+        "each layer's threshold (default none; see docs/conversion.md)",
     )
     inputs = parser.add_argument_group(
         "input integers (default: uint8 pixels as they are; real-valued data quantized per "
@@ -119,8 +130,8 @@ def options_from_args(args: argparse.Namespace):
         config = SnnConfig(
             reset=args.reset,
             input_mode=args.input_mode,
-            v_init=args.v_init,
-            pool=args.pool.replace("-", "_"),
+            v_init=_DEFAULT_CONFIG.v_init if args.v_init == "auto" else args.v_init,
+            pool=_DEFAULT_CONFIG.pool if args.pool == "auto" else args.pool.replace("-", "_"),
             seed=args.seed,
             timesteps=args.timesteps,
             max_timesteps=args.max_timesteps,
@@ -136,6 +147,8 @@ def options_from_args(args: argparse.Namespace):
         input_bits=args.input_bits,
         input_signed=args.input_signed,
         input_scale=args.input_scale,
+        calibrate=args.calibrate,
+        choose=frozenset(name for name in ("v_init", "pool") if getattr(args, name) == "auto"),
     )
 
 
@@ -148,7 +161,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--calibration",
         type=positive_int,
         default=10000,
-        help="training images used for normalization (default 10000)",
+        help="training images used for normalization and calibration (default 10000)",
     )
     add_snn_options(parser)
     add_quiet(parser)
@@ -182,7 +195,9 @@ def run(args: argparse.Namespace) -> int:
         "normalization": "none" if options.percentile is None else options.percentile,
         "threshold_balancing": options.use_caps,
         "scales": state.scales,
-        "config": dataclasses.asdict(options.config),
+        "calibration": state.calibration_result.summary(),
+        "config": dataclasses.asdict(state.config),
+        "choices": state.choices,
         "formats": dataclasses.asdict(options.formats),
     }
     # ann.keras (for `evaluate --backend ann`) only when Keras can run the source model; the
@@ -201,5 +216,12 @@ def run(args: argparse.Namespace) -> int:
             f"{layer['threshold_min']}..{layer['threshold_max']:<6} membrane headroom "
             f"{layer['membrane_headroom_bits']:+d} b"
         )
+    for choice in state.choices:
+        print(f"  {choice['option']}: {choice['value'].replace('_', '-')} ({choice['reason']})")
+    calibration = state.calibration_result
+    if calibration.level != "none":
+        factors = ", ".join(f"{la.name} x{la.threshold_factor:g}" for la in calibration.layers)
+        print(f"  calibration {calibration.level} at T = {calibration.timesteps}: threshold "
+              f"factors {factors}")
     print(f"report: {args.out / 'report.md'}")
     return 0

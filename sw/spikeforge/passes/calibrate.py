@@ -1,0 +1,226 @@
+"""Post-training calibration of the float SNN at its target T (no retraining).
+
+Layer by layer, in order, on calibration data: the ANN's activation ``a`` of a neuron layer
+is compared with what the SNN built so far represents, ``lambda * rate`` (its scale times
+spikes per step at T steps), the earlier layers already calibrated, so that each layer also
+absorbs the error it inherits.
+
+* ``bias``: the mean error of each channel is added to the channel's bias, in threshold
+  units per step (bias correction, Li et al. 2021, "A Free Lunch From ANN").
+* ``full``: first the layer's threshold (its scale lambda) is searched over a grid of
+  factors of the normalization scale, picking the one whose squared conversion error,
+  after the bias correction it implies, is smallest; then that bias correction.
+
+Both change only scales and biases, so the result is an ordinary network of the spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import ir
+from ..ann_numpy import iter_activations
+from ..progress import progress_bar
+from ..simulator import BatchRun
+from .to_snn import build_float_snn
+
+CALIBRATION_LEVELS = ("none", "bias", "full")
+THRESHOLD_FACTORS = tuple(np.round(np.arange(0.4, 1.21, 0.1), 1))  # searched by ``full``
+_ELEMENTS_PER_BATCH = 2e7  # candidates x images x neurons held at once
+
+
+@dataclass
+class LayerCalibration:
+    """What calibration chose for one neuron layer."""
+
+    name: str
+    threshold_factor: float  # the layer's scale is the normalization scale times this
+    bias_shift: np.ndarray  # per channel, added to the bias (threshold units per step)
+    rms_error_before: float  # RMS of a - lambda * rate, before (factor 1, no shift) ...
+    rms_error_after: float  # ... and as predicted after this layer's calibration
+
+
+@dataclass
+class Calibration:
+    level: str
+    timesteps: int
+    images: int
+    layers: list[LayerCalibration] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        """For conversion.json and the report."""
+        return {
+            "level": self.level,
+            "timesteps": self.timesteps,
+            "images": self.images,
+            "layers": [
+                {
+                    "name": la.name,
+                    "threshold_factor": la.threshold_factor,
+                    "mean_bias_shift": float(la.bias_shift.mean()),
+                    "rms_error_before": la.rms_error_before,
+                    "rms_error_after": la.rms_error_after,
+                }
+                for la in self.layers
+            ],
+        }
+
+
+@dataclass
+class _ErrorSums:
+    """Per candidate factor and channel: sums of the error, its square and its clipped
+    version (the part a bias can correct), and the number of terms."""
+
+    n: np.ndarray
+    unclipped: np.ndarray
+    squared: np.ndarray
+    clipped: np.ndarray
+
+    @classmethod
+    def zeros(cls, candidates: int, channels: int) -> _ErrorSums:
+        shape = (candidates, channels)
+        return cls(np.zeros(channels), np.zeros(shape), np.zeros(shape), np.zeros(shape))
+
+    def add(self, target: np.ndarray, represented: np.ndarray, cap: np.ndarray) -> None:
+        """``target`` (N, ..., C) ANN activations; ``represented`` (K, N, ..., C) lambda x
+        rate per candidate; ``cap`` (K,) the largest value each candidate represents."""
+        axes = tuple(range(1, represented.ndim - 1))
+        error = np.maximum(target, 0.0)[None] - represented  # no rate is negative
+        cap = cap.reshape(-1, *([1] * (represented.ndim - 1)))
+        clipped = np.clip(target[None], 0.0, cap) - represented
+        self.n += np.prod(target.shape[:-1])
+        self.unclipped += error.sum(axis=axes, dtype=np.float64)
+        self.squared += np.square(error, dtype=np.float64).sum(axis=axes)
+        self.clipped += clipped.sum(axis=axes, dtype=np.float64)
+
+    def shifts(self) -> np.ndarray:
+        """(K, C) the mean correctable error per channel."""
+        return self.clipped / self.n
+
+    def errors_after_shift(self) -> np.ndarray:
+        """(K,) the summed squared error once each channel's mean correctable error is added:
+        sum (e - m)^2 = sum e^2 - 2 m sum e + n m^2."""
+        m = self.shifts()
+        return (self.squared - 2 * m * self.unclipped + self.n * m * m).sum(axis=1)
+
+    def rms(self, total: np.ndarray) -> np.ndarray:
+        return np.sqrt(np.maximum(total, 0.0) / self.n.sum())
+
+
+def calibrate(
+    graph: ir.AnnGraph,
+    scales: list[float],
+    config: ir.SnnConfig,
+    input_format: ir.InputFormat,
+    data: np.ndarray,
+    level: str,
+    batch_size: int = 500,
+    quiet: bool = True,
+) -> tuple[ir.Network, Calibration]:
+    """The calibrated float SNN of a canonical ``graph`` normalized by ``scales``, and what
+    calibration chose, from ``data`` (as the user keeps it, see ``ir.ann_view``) at the
+    network's default T."""
+    if level not in CALIBRATION_LEVELS:
+        raise ValueError(f"calibration level {level!r}: choose one of {CALIBRATION_LEVELS}")
+    scales = list(scales)
+    net = build_float_snn(graph, scales, config, input_format)
+    result = Calibration(level, config.timesteps, len(data))
+    if level == "none":
+        return net, result
+    factors = np.array(THRESHOLD_FACTORS if level == "full" else (1.0,))
+    graph_index = [i for i, la in enumerate(graph.layers) if isinstance(la, ir.Conv2D | ir.Dense)]
+    shifts = [np.zeros(layer.channels) for layer in net.neuron_layers]
+    passes = len(net.neuron_layers)
+    with progress_bar(passes * len(data), "calibration", quiet, unit="img") as bar:
+        for k, layer in enumerate(net.neuron_layers):
+            sums = _layer_errors(net, k, graph, graph_index[k], data, factors, batch_size, bar)
+            after = sums.errors_after_shift()
+            best = int(np.argmin(after))
+            scales[k] *= float(factors[best])
+            shifts[k] = sums.shifts()[best] / scales[k]
+            one = int(np.argmin(np.abs(factors - 1.0)))
+            result.layers.append(
+                LayerCalibration(
+                    layer.name,
+                    float(factors[best]),
+                    shifts[k],
+                    float(sums.rms(sums.squared[one].sum())),
+                    float(sums.rms(after[best])),
+                )
+            )
+            net = _shifted_net(graph, scales, shifts, config, input_format)
+    return net, result
+
+
+def conversion_errors(
+    graph: ir.AnnGraph, net: ir.Network, data: np.ndarray, batch_size: int = 500
+) -> list[float]:
+    """Per neuron layer of the float SNN ``net`` (built from ``graph``), the RMS of
+    ``a - lambda * rate`` at the network's T on ``data``."""
+    graph_index = [i for i, la in enumerate(graph.layers) if isinstance(la, ir.Conv2D | ir.Dense)]
+    one = np.array([1.0])
+    errors = []
+    for k in range(len(net.neuron_layers)):
+        sums = _layer_errors(net, k, graph, graph_index[k], data, one, batch_size, None)
+        errors.append(float(sums.rms(sums.squared[0].sum())))
+    return errors
+
+
+def _shifted_net(
+    graph: ir.AnnGraph,
+    scales: list[float],
+    shifts: list[np.ndarray],
+    config: ir.SnnConfig,
+    input_format: ir.InputFormat,
+) -> ir.Network:
+    net = build_float_snn(graph, scales, config, input_format)
+    for layer, shift in zip(net.neuron_layers, shifts, strict=True):
+        layer.bias = layer.bias + shift
+    return net
+
+
+def _layer_errors(
+    net: ir.Network,
+    k: int,
+    graph: ir.AnnGraph,
+    graph_layer: int,
+    data: np.ndarray,
+    factors: np.ndarray,
+    batch_size: int,
+    bar,
+) -> _ErrorSums:
+    """The conversion error sums of neuron layer ``k`` for each threshold factor, the
+    layers before it as they are in ``net``."""
+    layer = net.neuron_layers[k]
+    stop = net.layers.index(layer)
+    steps = net.config.timesteps
+    batch = int(max(1, min(batch_size, _ELEMENTS_PER_BATCH // (len(factors) * layer.neurons))))
+    sums = _ErrorSums.zeros(len(factors), layer.channels)
+    thresholds = factors.reshape(-1, *([1] * (len(layer.out_shape) + 1)))
+    start = thresholds / 2 if net.config.v_init == "half" else np.zeros_like(thresholds)
+    for begin in range(0, len(data), batch):
+        chunk = data[begin : begin + batch]
+        target = next(iter_activations(graph, chunk, len(chunk)))[graph_layer]
+        run = BatchRun(net, net.input_format.encode(chunk), steps)
+        v = np.broadcast_to(start, (len(factors), len(chunk), *layer.out_shape)).astype(np.float32)
+        counts = np.zeros(v.shape, dtype=np.int16 if steps < 2**15 else np.int32)
+        for t in range(steps):
+            x = run.step(t, stop)
+            if k == 0 and run.analog_current is not None:
+                v += run.analog_current
+            else:
+                v += run.states[k].current(x)
+            fired = v >= thresholds
+            if net.config.reset == "subtract":
+                np.subtract(v, thresholds, out=v, where=fired)
+            else:
+                v[fired] = 0.0
+            counts += fired
+        scale = layer.scale * factors
+        represented = counts * (scale / steps).reshape(thresholds.shape).astype(np.float32)
+        sums.add(target.astype(np.float32), represented, scale)
+        if bar is not None:
+            bar.update(len(chunk))
+    return sums
