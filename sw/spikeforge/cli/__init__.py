@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import UserError
-from . import convert, evaluate, hls, inspect, ip, package, report, sim, synth, train
+from . import convert, evaluate, export_nir, hls, inspect, ip, package, report, sim, synth, train
 
-COMMANDS = [train, inspect, convert, evaluate, package, hls, sim, synth, ip, report]
+COMMANDS = [train, inspect, convert, evaluate, package, hls, sim, synth, ip, report, export_nir]
 
 
 def build_parser() -> argparse.ArgumentParser:

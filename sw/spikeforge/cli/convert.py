@@ -62,7 +62,12 @@ def add_snn_options(parser: argparse.ArgumentParser) -> None:
         help="normalize clipped ReLUs (max_value, clip-floor, quantized_relu) "
         "by --norm too, instead of balancing their threshold to the cap",
     )
-    group.add_argument("--reset", choices=["subtract", "zero"], default=_DEFAULT_CONFIG.reset)
+    group.add_argument(
+        "--reset",
+        choices=["subtract", "zero"],
+        help=f"reset of a spiking neuron (default {_DEFAULT_CONFIG.reset}; a .nir graph: as it "
+        "records)",
+    )
     group.add_argument(
         "--input",
         choices=["analog", "poisson"],
@@ -128,7 +133,7 @@ def options_from_args(args: argparse.Namespace):
 
     try:
         config = SnnConfig(
-            reset=args.reset,
+            reset=args.reset or _DEFAULT_CONFIG.reset,
             input_mode=args.input_mode,
             v_init=_DEFAULT_CONFIG.v_init if args.v_init == "auto" else args.v_init,
             pool=_DEFAULT_CONFIG.pool if args.pool == "auto" else args.pool.replace("-", "_"),
@@ -179,6 +184,10 @@ def run(args: argparse.Namespace) -> int:
     claim_output(args.out, KIND, inputs=[args.model, args.weights])
     options = options_from_args(args)
     dataset = load_dataset(args.dataset, args.quiet)
+    if args.model.suffix.lower() == ".nir":
+        from .nir_convert import run_nir
+
+        return run_nir(args, options, dataset)
     info(args, f"reading {args.model}")
     graph = load_graph(args.model, args.weights)
     model_name = f"model input {graph.input_shape} of {args.model.name}"

@@ -45,7 +45,12 @@ def _wrap(text: str, width: int) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..frontend.inspect import inspect_model
 
-    report = inspect_model(args.model, args.weights)
+    if args.model.suffix.lower() == ".nir":
+        from ..nirio.convert import inspect_nir
+
+        report = inspect_nir(args.model)
+    else:
+        report = inspect_model(args.model, args.weights)
     shape = " x ".join(map(str, report.input_shape))
     if report.input_problem is not None:
         shape = "refused (see the verdict; the layers are checked all the same)"
