@@ -386,6 +386,15 @@ def test_imported_network_records_how_it_was_made(imported):
     assert conversion["source"] == "nir" and conversion["reset"] == "subtract"
 
 
+def test_a_nir_network_has_no_ann_to_evaluate(imported, capsys):
+    data = str(imported / "data.npz")
+    assert main(["evaluate", str(imported / "net"), "--dataset", data, "--backend", "ann",
+                 "--quiet"]) == 2
+    assert "is a NIR graph: a spiking network already" in capsys.readouterr().err
+    assert main(["evaluate", str(imported / "net"), "--dataset", data, "--backend", "golden",
+                 "--json", "--quiet"]) == 0
+
+
 @pytest.mark.csim
 def test_imported_nir_hls_csim_equals_the_golden_model(imported, tmp_path, capsys):
     assert main(["hls", str(imported / "net"), "--dataset", str(imported / "data.npz"),

@@ -26,5 +26,5 @@ def run(args: argparse.Namespace) -> int:
     layers = len(net.neuron_layers)
     print(f"{args.out}: {len(graph.nodes)} NIR nodes ({layers} IF layers), reset "
           f"{net.config.reset}, input scale {net.input_format.scale:g}, build id "
-          f"{graph.metadata['build_id']}")
+          f"{graph.metadata['build_id']:#010x}")
     return 0

@@ -302,6 +302,12 @@ def _read(path: Path, weights: Path | None, lenient: bool) -> tuple[Architecture
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist")
     suffix = path.suffix.lower()
+    if suffix == ".nir":
+        raise ModelFileError(
+            f"{path} is a NIR graph: a spiking network already, with no ANN to run or read "
+            "as layers; use `spikeforge inspect|convert` on it, and evaluate the converted "
+            "network with --backend float or golden (docs/nir.md)"
+        )
     if suffix in JSON_SUFFIXES:
         if weights is None:
             raise ModelFileError(
