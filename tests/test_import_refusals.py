@@ -419,9 +419,9 @@ def test_weights_of_another_model(k2_files, tmp_path):
 
 
 def test_unknown_file_type(tmp_path):
-    (tmp_path / "m.onnx").write_bytes(b"\0")
-    with pytest.raises(ModelFileError, match=r"unknown model file type '.onnx'"):
-        load_graph(tmp_path / "m.onnx")
+    (tmp_path / "m.pt").write_bytes(b"\0")
+    with pytest.raises(ModelFileError, match=r"unknown model file type '.pt'"):
+        load_graph(tmp_path / "m.pt")
 
 
 def test_h5_that_is_not_keras(tmp_path):

@@ -86,7 +86,7 @@ def settings_of(rec: LayerRecord) -> str:
         parts.append(f"pool {_fmt(c['pool_size'])}")
     if "strides" in c and c.get("strides") is not None:
         parts.append(f"strides {_fmt(c['strides'])}")
-    for key in ("padding", "activation", "max_value", "target_shape", "rate", "levels"):
+    for key in ("padding", "activation", "max_value", "target_shape", "rate", "levels", "bits"):
         if c.get(key) is not None and c.get(key) != "linear":
             value = c[key]
             parts.append(f"{key} {_quantizer_text(value) if key == 'activation' else _fmt(value)}")
@@ -144,6 +144,8 @@ def _params(rec: LayerRecord) -> int:
     """The layer's parameters: not the bit widths of HGQ2's quantizers (``kq/0``, ...) nor
     its bookkeeping variables."""
     hgq = rec.class_name.startswith("hgq>")
+    if rec.config.get("onnx") and rec.class_name in ("Reshape", "Quant", "Clip", "Dropout"):
+        return 0  # a target shape, a quantizer's scale and bits, bounds: not parameters
     return int(sum(np.asarray(w).size for key, w in rec.weights.items()
                    if "/" not in key and not (hgq and key.startswith("variable_"))))
 
@@ -183,6 +185,8 @@ def _shape_after_refused(rec: LayerRecord, shape: ir.Shape | None) -> ir.Shape |
     and standard Keras layers whose ``compute_output_shape`` Keras can tell."""
     if shape is None:
         return None
+    if rec.config.get("onnx"):  # an ONNX node: the reader tracked its shape
+        return rec.config.get("output_shape")
     if rec.class_name in _SHAPE_KEEPING:
         return shape
     if rec.class_name == "Lambda" or ">" in rec.class_name:

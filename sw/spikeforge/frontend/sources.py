@@ -308,6 +308,14 @@ def _read(path: Path, weights: Path | None, lenient: bool) -> tuple[Architecture
             "as layers; use `spikeforge inspect|convert` on it, and evaluate the converted "
             "network with --backend float or golden (docs/nir.md)"
         )
+    if suffix == ".onnx":
+        if weights is not None:
+            raise ModelFileError(f"--weights is for JSON architectures; {path.name} already "
+                                 "holds its weights")
+        from . import onnx_layers  # noqa: F401  (registers the ONNX op handlers)
+        from .onnx_graph import read_onnx
+
+        return read_onnx(path, lenient)
     if suffix in JSON_SUFFIXES:
         if weights is None:
             raise ModelFileError(
@@ -335,7 +343,8 @@ def _read(path: Path, weights: Path | None, lenient: bool) -> tuple[Architecture
         return _keras_records(load_keras_model(path), lenient)
     raise ModelFileError(
         f"{path}: unknown model file type '{suffix}'; spikeforge reads .keras (Keras 3), "
-        ".h5 (a full Keras 2/3 model) and .json architectures with --weights FILE.h5"
+        ".h5 (a full Keras 2/3 model), .json architectures with --weights FILE.h5 and "
+        ".onnx (PyTorch's torch.onnx.export, Brevitas' export_qonnx)"
     )
 
 
