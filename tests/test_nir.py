@@ -215,6 +215,7 @@ def test_snntorch_network_counts_equal_snntorchs_own(reset, tmp_path):
 def test_snntorch_default_reset_is_what_nir_records(tmp_path):
     path = _export(_snntorch_mlp(4, "subtract"), tmp_path / "m.nir")
     assert read_nir_model(path).reset == "zero"  # NIR's IF resets to v_reset = 0
+    assert "convert with --reset subtract" in inspect_nir(path).verdict
 
 
 # --- refusals --------------------------------------------------------------------------

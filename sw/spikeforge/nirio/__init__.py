@@ -2,7 +2,8 @@
 
 * :mod:`.graph` reads a ``.nir`` file and puts its nodes in their single-path order,
   refusing what the core cannot run (leak, recurrence, delays) node by node;
-* :mod:`.layers` groups the nodes into integrate-and-fire layers in the IR's layout;
+* :mod:`.layers` groups the nodes into integrate-and-fire layers in the IR's layout
+  (:mod:`.synapse`: a synapse's weights, with Flatten and pooling folded in);
 * :mod:`.convert` makes the float and integer networks (and ``inspect``'s table);
 * :mod:`.export` writes an integer network as a NIR graph.
 

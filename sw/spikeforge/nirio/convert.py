@@ -65,6 +65,9 @@ def inspect_nir(path: Path) -> Inspection:
         verdict = (f"converts: {len(model.layers)} IF layers ({neurons} neurons), "
                    f"{model.layers[-1].out_shape[0]} output classes; reset as recorded: "
                    f"{model.reset}")
+        if model.reset == "zero":
+            verdict += (" (NIR's IF resets to v_reset = 0; convert with --reset subtract if "
+                        "the exporter's neurons subtract, as snnTorch's default Leaky does)")
     return Inspection(model.name, "NIR graph", model.input_shape, rows, verdict, not problems)
 
 

@@ -27,7 +27,6 @@ _NO_COUNTERPART = {
     "CubaLI": "a current-based leaky integrator: the core has no synaptic current state, "
     "no leak and no non-spiking output",
     "I": "a non-spiking integrator: the core's output is spike counts",
-    "Integrator": "a non-spiking integrator: the core's output is spike counts",
     "Delay": "a synaptic delay: the core delivers every spike in the step it is made",
     "Threshold": "a stateless threshold unit: the core's neurons integrate",
     "NIRGraph": "a nested graph (what exporters write for recurrent layers such as "

@@ -2,11 +2,9 @@
 
 Each neuron layer of the spec is a synapse node (Affine, Linear, Conv1d, Conv2d), an
 optional Scale of its current, and IF neurons (or snnTorch's leak-free LIF). What sits
-between a layer's neurons and the next synapse is linear on spikes and is folded into
-that synapse's weights: Flatten (NIR flattens channel-major (C, H, W), the IR row-major
-(H, W, C): the weights' columns are permuted) and SumPool2d / AvgPool2d with stride equal
-to the window and no padding (the pooled synapse becomes one over the unpooled spikes). A
-Scale right after the Input is the input scale. NIR's IF update ``v' = r * I`` over one
+between a layer's neurons and the next synapse (Flatten, SumPool2d / AvgPool2d) is linear
+on spikes and is folded into that synapse's weights (:mod:`.synapse`). A Scale right
+after the Input is the input scale. NIR's IF update ``v' = r * I`` over one
 step adds ``r * (W s + b)``, so ``r`` multiplies the synapse's weights and bias.
 
 Every node gets a row (what it becomes, or why it is refused); the walk goes on after a
@@ -23,6 +21,7 @@ import numpy as np
 from .. import ir
 from . import GENERATOR
 from .graph import NirChain, kind_of, node_refusal
+from .synapse import Pool, Synapse, conv_synapse, dense_synapse, ir_shape, pair
 
 Shape = tuple[int, ...]
 
@@ -65,20 +64,6 @@ class NirModel:
     input_format: ir.InputFormat | None = None  # recorded by spikeforge's export
 
 
-def ir_shape(shape: Shape) -> Shape:
-    """NIR's channel-first shape in the IR's layout: (C, H, W) -> (H, W, C), (C, L) -> (L, C)."""
-    return tuple(shape) if len(shape) == 1 else (*shape[1:], shape[0])
-
-
-def _pair(value, name: str) -> tuple[int, int]:
-    arr = np.atleast_1d(np.asarray(value)).astype(np.int64).ravel()
-    if arr.size == 1:
-        return int(arr[0]), int(arr[0])
-    if arr.size == 2:
-        return int(arr[0]), int(arr[1])
-    raise ValueError(f"{name} {value!r} is not one or two integers")
-
-
 def _per_channel(values, out_shape: Shape, what: str) -> np.ndarray:
     """``values`` (scalar, per channel, or per neuron) as one value per output channel;
     ValueError when they differ within a channel (the core holds one per channel)."""
@@ -104,15 +89,9 @@ class _Pending:
     """A synapse read but not yet closed by its neurons."""
 
     name: str
-    kind: str
-    in_shape: Shape  # IR layout
-    out_shape: Shape  # IR layout
-    nir_out: Shape
-    weights: np.ndarray
+    synapse: Synapse
     bias: np.ndarray
-    strides: tuple[int, int] = (1, 1)
-    pads: ir.Pads = (0, 0, 0, 0)
-    gain: np.ndarray | None = None
+    gain: np.ndarray | None = None  # a Scale of the current, per channel
 
 
 class _Walk:
@@ -122,7 +101,7 @@ class _Walk:
         self.chain = chain
         self.shape: Shape | None = None  # NIR layout of the current activations
         self.base: Shape | None = None  # NIR shape the next synapse really reads (before pools)
-        self.pools: list[tuple[int, int, float]] = []  # (ph, pw, factor) since base
+        self.pools: list[Pool] = []  # the pools since base, first first
         self.flat = False
         self.pending: _Pending | None = None
         self.layers: list[NirLayer] = []
@@ -158,7 +137,7 @@ class _Walk:
         if self.pending is None:
             raise _Refused("a Scale between neurons and a synapse: put it before the neurons "
                            "(it then scales their current) or fold it into the weights")
-        gain = _per_channel(s, self.pending.nir_out, "the scale")
+        gain = _per_channel(s, self.pending.synapse.nir_out, "the scale")
         self.pending.gain = gain if self.pending.gain is None else self.pending.gain * gain
         return text, s.size, f"folded into {self.pending.name}'s current"
 
@@ -179,8 +158,8 @@ class _Walk:
 
     def pool(self, node, kind: str) -> tuple[str, int, str]:
         self._need_shape()
-        kernel, stride = _pair(node.kernel_size, "kernel_size"), _pair(node.stride, "stride")
-        padding = _pair(node.padding, "padding")
+        kernel, stride = pair(node.kernel_size, "kernel_size"), pair(node.stride, "stride")
+        padding = pair(node.padding, "padding")
         text = f"{kernel[0]}x{kernel[1]} /{stride[0]},{stride[1]} pad {padding[0]},{padding[1]}"
         if self.pending is not None or len(self.shape) != 3 or self.flat:
             raise _Refused("pooling must act on the spikes of a (C, H, W) layer")
@@ -201,108 +180,23 @@ class _Walk:
                            "neurons between them: merge them into one before export")
         weight = np.asarray(node.weight, dtype=np.float64)
         if kind in ("Affine", "Linear"):
-            pending = self._dense(weight, node)
+            syn = dense_synapse(weight, self.shape, self.base, self.pools)
         else:
-            pending = self._conv(weight, node, kind)
-        bias = np.zeros(pending.weights.shape[-1])
+            syn = conv_synapse(weight, node, kind, self.shape, self.base, self.pools, self.flat)
+        bias = np.zeros(syn.weights.shape[-1])
         if kind != "Linear" and getattr(node, "bias", None) is not None:
             bias = np.broadcast_to(np.asarray(node.bias, np.float64), bias.shape).copy()
-        pending.bias = bias
-        self.pending = pending
-        self.shape = pending.nir_out
+        self.pending = _Pending(self.node_name, syn, bias)
+        self.shape = syn.nir_out
         settings = " x ".join(map(str, weight.shape))
         return settings, int(weight.size + (0 if kind == "Linear" else bias.size)), (
-            f"{pending.kind} synapse {'x'.join(map(str, ir_shape(pending.nir_out)))}")
-
-    def _dense(self, weight: np.ndarray, node) -> _Pending:
-        if weight.ndim != 2:
-            raise _Refused(f"weight shape {weight.shape}: a dense weight is (out, in)")
-        if len(self.shape) != 1:
-            raise _Refused(f"a dense synapse on {self.shape} activations: put a Flatten before it")
-        nout, nin = weight.shape
-        if nin != self.shape[0]:
-            raise _Refused(f"weight (out {nout}, in {nin}) on {nin and self.shape[0]} inputs")
-        pooled = self.base if not self.pools else self._pooled_shape()
-        cols = weight.reshape(nout, *pooled)  # channel-first, as NIR flattens
-        if len(pooled) > 1:
-            cols = np.moveaxis(cols, 1, -1)  # (out, *spatial, C): the IR's flatten order
-        w = np.moveaxis(cols, 0, -1)  # (*spatial, C, out)
-        for ph, pw, factor in reversed(self.pools):
-            w = np.repeat(np.repeat(w, ph, axis=0), pw, axis=1) * factor
-        w = self._pad_to_base(w)
-        in_shape = (int(np.prod(self.base)),)
-        return _Pending(self.node_name, "dense", in_shape, (nout,), (nout,),
-                        w.reshape(-1, nout), np.zeros(nout))
-
-    def _pooled_shape(self) -> Shape:
-        c, h, w = self.base
-        for ph, pw, _f in self.pools:
-            h, w = h // ph, w // pw
-        return (c, h, w)
-
-    def _pad_to_base(self, w: np.ndarray) -> np.ndarray:
-        """Dense weights over the unpooled grid: rows a pool dropped get zero weights."""
-        if not self.pools:
-            return w
-        _c, h, wid = self.base
-        return np.pad(w, [(0, h - w.shape[0]), (0, wid - w.shape[1]), (0, 0), (0, 0)])
-
-    def _conv(self, weight: np.ndarray, node, kind: str) -> _Pending:
-        rank = 2 if kind == "Conv1d" else 3
-        if weight.ndim != rank + 1 or len(self.shape) != rank or self.flat:
-            raise _Refused(f"{kind} weight {weight.shape} on activations {self.shape}")
-        groups = int(np.asarray(node.groups).ravel()[0])
-        dilation = np.atleast_1d(np.asarray(node.dilation)).astype(int)
-        if groups != 1 or (dilation != 1).any():
-            raise _Refused(f"groups={groups}, dilation={dilation.tolist()}: the core's "
-                           "convolutions are dense (groups 1) and not dilated")
-        if weight.shape[1] != self.shape[0]:
-            raise _Refused(f"weight {weight.shape} reads {weight.shape[1]} channels of "
-                           f"{self.shape[0]}")
-        if kind == "Conv1d":
-            weight = weight[:, :, None, :]
-            stride = (1, _pair(node.stride, "stride")[0])
-            pad = (0, self._padding(node.padding, weight.shape[3])[1])
-            base = (self.base[0], 1, self.base[1])
-        else:
-            stride = _pair(node.stride, "stride")
-            pad = self._padding(node.padding, weight.shape[2], weight.shape[3])
-            base = self.base
-        w = np.transpose(weight, (2, 3, 1, 0))  # (kh, kw, cin, cout)
-        for ph, pw, factor in reversed(self.pools):
-            w = np.repeat(np.repeat(w, ph, axis=0), pw, axis=1) * factor
-            stride = (stride[0] * ph, stride[1] * pw)
-            pad = (pad[0] * ph, pad[1] * pw)
-        pads = (pad[0], pad[0], pad[1], pad[1])
-        _c, h, wid = base
-        kh, kw = w.shape[:2]
-        oh = ir.conv_output_size(h, kh, stride[0], pads[0], pads[1])
-        ow = ir.conv_output_size(wid, kw, stride[1], pads[2], pads[3])
-        if oh < 1 or ow < 1:
-            raise _Refused(f"the kernel {kh}x{kw} does not fit the {h}x{wid} input")
-        cout = w.shape[3]
-        nir_out = (cout, ow) if kind == "Conv1d" else (cout, oh, ow)
-        return _Pending(self.node_name, "conv", ir_shape(base), (oh, ow, cout), nir_out, w,
-                        np.zeros(cout), stride, pads)
-
-    @staticmethod
-    def _padding(padding, *kernel: int) -> tuple[int, int]:
-        if isinstance(padding, str | bytes):
-            text = padding.decode() if isinstance(padding, bytes) else padding
-            if text == "valid":
-                return (0, 0)
-            if text == "same" and all(k % 2 == 1 for k in kernel):
-                half = [k // 2 for k in kernel]
-                return (half[0], half[-1])
-            raise _Refused(f"padding {text!r}: give integer padding (or 'same' with odd kernels)")
-        pair = _pair(padding, "padding")
-        return pair if len(kernel) == 2 else (pair[0], pair[0])
+            f"{syn.kind} synapse {'x'.join(map(str, ir_shape(syn.nir_out)))}")
 
     def neurons(self, node, kind: str) -> tuple[str, int, str]:
         if self.pending is None:
             raise _Refused("neurons with no synapse before them: the core's neurons are fed "
                            "by a dense or convolution synapse")
-        out = self.pending.nir_out
+        out = self.pending.synapse.nir_out
         try:
             theta = _per_channel(node.v_threshold, out, "the threshold")
             reset = _per_channel(node.v_reset, out, "v_reset")
@@ -316,10 +210,11 @@ class _Walk:
             raise _Refused("r not a positive number: it scales the input current")
         if (reset != 0).any():
             raise _Refused("v_reset other than 0: the spec resets to zero or by subtraction")
-        p = self.pending
+        p, syn = self.pending, self.pending.synapse
         gain = r * (1.0 if p.gain is None else p.gain)
-        self.layers.append(NirLayer(p.name, p.kind, p.in_shape, p.out_shape,
-                                    p.weights * gain, p.bias * gain, theta, p.strides, p.pads))
+        self.layers.append(NirLayer(p.name, syn.kind, syn.in_shape, syn.out_shape,
+                                    syn.weights * gain, p.bias * gain, theta, syn.strides,
+                                    syn.pads))
         self.pending, self.base, self.pools, self.flat = None, out, [], False
         text = (f"threshold {theta.min():g}..{theta.max():g}, r {r.min():g}..{r.max():g}"
                 if kind == "IF" else f"tau inf, threshold {theta.min():g}..{theta.max():g}")
