@@ -286,9 +286,9 @@ def test_a_file_that_is_not_nir_is_refused(tmp_path, capsys):
 
 
 def _nir_reference(nodes: dict, chain: list, x: np.ndarray, steps: int) -> np.ndarray:
-    """NIR's IF over ``steps`` unit steps with the spec's firing rule (v >= threshold,
-    reset by subtraction), each node applied as written (channel-first): the reference
-    for the folds."""
+    """NIR's IF (``v += r I``) over ``steps`` unit steps with the spec's firing rule
+    (v >= threshold, reset by subtraction), each node applied as written (channel-first):
+    the reference for the folds."""
     fn = torch.nn.functional
     state: dict[str, torch.Tensor] = {}
     counts = 0
@@ -302,6 +302,10 @@ def _nir_reference(nodes: dict, chain: list, x: np.ndarray, steps: int) -> np.nd
                               tuple(node.padding))
             elif isinstance(node, nir.Affine):
                 h = h @ w.T + torch.tensor(node.bias)
+            elif isinstance(node, nir.Linear):
+                h = h @ w.T
+            elif isinstance(node, nir.Scale):
+                h = h * torch.tensor(node.scale)
             elif isinstance(node, nir.Flatten):
                 h = h.reshape(len(h), -1)
             elif isinstance(node, nir.SumPool2d):
@@ -310,7 +314,7 @@ def _nir_reference(nodes: dict, chain: list, x: np.ndarray, steps: int) -> np.nd
                 h = fn.avg_pool2d(h, tuple(node.kernel_size))
             elif isinstance(node, nir.IF):
                 theta = torch.tensor(node.v_threshold)
-                v = state.get(name, 0) + h
+                v = state.get(name, 0) + torch.tensor(node.r) * h
                 h = (v >= theta).double()
                 state[name] = v - h * theta
         counts = counts + h
@@ -361,6 +365,33 @@ def test_pooling_and_flatten_fold_into_the_next_synapse(tmp_path):
     golden = simulate(result.int_net, result.int_net.input_format.encode(ints), steps)
     reference = _nir_reference(nodes, chain, x, steps)
     assert 0 < reference.sum() < reference.size * steps
+    assert np.array_equal(golden.counts, reference)
+
+
+def test_r_and_a_scale_of_the_current_multiply_the_synapse(tmp_path):
+    rng = np.random.default_rng(4)
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([6])}),
+        "lin": nir.Linear(weight=rng.integers(-5, 6, (4, 6)) * 1.0),
+        "scale": nir.Scale(scale=np.array([1.0, 2.0, 1.0, 3.0])),
+        "if1": nir.IF(r=np.array([2.0, 1.0, 1.0, 2.0]), v_threshold=np.full(4, 7.0)),
+        "fc": nir.Affine(weight=rng.integers(-5, 6, (3, 4)) * 1.0, bias=np.array([1.0, 0, -1])),
+        "if2": nir.IF(r=np.full(3, 3.0), v_threshold=np.full(3, 4.0)),
+        "output": nir.Output(output_type={"output": np.array([3])}),
+    }
+    chain = list(nodes)
+    path = tmp_path / "scaled.nir"
+    nir.write(path, _graph(nodes, list(itertools.pairwise(chain))))
+    x = rng.integers(0, 5, size=(60, 6)).astype(np.float64)
+    options = ConvertOptions(config=ir.SnnConfig(timesteps=10), input_bits=8,
+                             input_signed=False, input_scale=1.0)
+    result = convert_nir(read_nir_model(path), x, options, "subtract")
+    first = result.int_net.neuron_layers[0]
+    assert result.exact
+    assert np.array_equal(first.weights, nodes["lin"].weight.T * [2, 2, 1, 6])
+    golden = simulate(result.int_net, result.int_net.input_format.encode(x), 10)
+    reference = _nir_reference(nodes, chain, x, 10)
+    assert 0 < reference.sum() < reference.size * 10
     assert np.array_equal(golden.counts, reference)
 
 
