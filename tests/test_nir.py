@@ -418,6 +418,12 @@ def test_imported_network_records_how_it_was_made(imported):
     assert conversion["source"] == "nir" and conversion["reset"] == "subtract"
 
 
+def test_normalization_options_are_refused_for_a_nir_graph(imported, tmp_path, capsys):
+    assert main(["convert", str(imported / "m.nir"), "--dataset", str(imported / "data.npz"),
+                 "--out", str(tmp_path / "n"), "--norm", "max", "--quiet"]) == 2
+    assert "brings its own thresholds" in capsys.readouterr().err
+
+
 def test_a_nir_network_has_no_ann_to_evaluate(imported, capsys):
     data = str(imported / "data.npz")
     assert main(["evaluate", str(imported / "net"), "--dataset", data, "--backend", "ann",
