@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 
+from rtl_helpers import rtl_root
 from spikeforge import ir
 from spikeforge.ann_numpy import predict
 from spikeforge.cli import main
@@ -244,10 +245,16 @@ def test_torch_net_hls_csim_equals_the_golden_model(torch_net, tmp_path, capsys)
     assert " 0 mismatches" in capsys.readouterr().out
 
 
+def _rtl_dir(tmp_path_factory):
+    """The ONNX and QONNX RTL tests' shared build directory (Verilator's library objects
+    are compiled once for both)."""
+    return rtl_root(tmp_path_factory) / "onnx_e2e"
+
+
 @pytest.mark.rtl
-def test_torch_net_rtl_equals_the_golden_model(torch_net, tmp_path, capsys):
+def test_torch_net_rtl_equals_the_golden_model(torch_net, tmp_path_factory, capsys):
     root, net = torch_net
     assert main(["sim", str(net), "--dataset", str(root / "data.npz"), "--images", "10",
-                 "--build-dir", str(tmp_path / "rtl"), "--json", "--quiet"]) == 0
+                 "--build-dir", str(_rtl_dir(tmp_path_factory)), "--json", "--quiet"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["mismatched_images"] == 0 and figures["saturation_equal"]

@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 
+from rtl_helpers import rtl_root
 from spikeforge import ir
 from spikeforge.ann_numpy import predict
 from spikeforge.cli import main
@@ -101,6 +102,25 @@ def test_per_channel_activation_scale_and_bipolar_quant_are_refused(tmp_path):
         load_graph(bipolar)
 
 
+def test_weight_quant_that_cannot_be_computed_is_refused_on_its_layer(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [numpy_helper.from_array(np.asarray(v, np.float32), n) for n, v in [
+        ("w", np.ones((2, 4))), ("s", 0.1), ("z", 0.0), ("bits", 2.5)]]
+    nodes = [helper.make_node("Quant", ["w", "s", "z", "bits"], ["wq"], name="wquant",
+                              domain="qonnx.custom_op.general", signed=1, narrow=0,
+                              rounding_mode="ROUND"),
+             helper.make_node("Gemm", ["x", "wq"], ["y"], name="fc", transB=1)]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])], inits)
+    onnx.save(helper.make_model(graph), tmp_path / "bad.onnx")
+    with pytest.raises(UnsupportedLayerError, match=r"layer 'fc' \(Gemm\): input B \('wq', "
+                       r"computed by a Quant \(bitwidth \[2.5\].*Brevitas' integer quantizers"):
+        load_graph(tmp_path / "bad.onnx")
+
+
 # --- end to end: a Brevitas 4-bit CNN trained here; SNN at T = 15 with v_init half -----
 
 
@@ -152,10 +172,16 @@ def test_brevitas_net_hls_csim_equals_the_golden_model(brevitas_net, tmp_path, c
     assert " 0 mismatches" in capsys.readouterr().out
 
 
+def _rtl_dir(tmp_path_factory):
+    """The ONNX and QONNX RTL tests' shared build directory (Verilator's library objects
+    are compiled once for both)."""
+    return rtl_root(tmp_path_factory) / "onnx_e2e"
+
+
 @pytest.mark.rtl
-def test_brevitas_net_rtl_equals_the_golden_model(brevitas_net, tmp_path, capsys):
+def test_brevitas_net_rtl_equals_the_golden_model(brevitas_net, tmp_path_factory, capsys):
     root, net, _ = brevitas_net
     assert main(["sim", str(net), "--dataset", str(root / "data.npz"), "--images", "10",
-                 "--build-dir", str(tmp_path / "rtl"), "--json", "--quiet"]) == 0
+                 "--build-dir", str(_rtl_dir(tmp_path_factory)), "--json", "--quiet"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["mismatched_images"] == 0 and figures["saturation_equal"]

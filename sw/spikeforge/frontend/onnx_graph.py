@@ -25,11 +25,13 @@ import numpy as np
 
 from .. import ir
 from .errors import ModelFileError, UnsupportedLayerError
-from .qonnx_quant import QUANT_DOMAIN_OPS, quant_values
+from .qonnx_quant import QUANT_DOMAIN_OPS, QuantError, quant_values
 from .topology import INPUT_KINDS, Architecture, LayerRecord
 
 ONNX_SUFFIXES = (".onnx",)
 FOLDING_FIX = "export with torch.onnx.export(..., do_constant_folding=True)"
+WEIGHT_QUANT_FIX = ("quantize the weights with Brevitas' integer quantizers (one integer "
+                    "bit width, rounding ROUND, ROUND_TO_ZERO, FLOOR or CEIL)")
 
 # the names of each op's inputs (ONNX's own), the first being the data input
 INPUT_NAMES: dict[str, tuple[str, ...]] = {
@@ -190,7 +192,10 @@ def read_onnx(path: Path, lenient: bool = False) -> tuple[Architecture, str | No
         if not fed:
             args = [consts.get(name) if name else None for name in node.input]
             complete = all(a is not None for a, n in zip(args, node.input, strict=True) if n)
-            folded = _fold(node, op, attrs, args) if complete else None
+            try:
+                folded = _fold(node, op, attrs, args) if complete else None
+            except QuantError as err:  # a weight quantizer spikeforge cannot compute
+                folded, op = None, f"{op} ({err})"
             if folded is None:  # named by the first node nothing here computes
                 root = next((producers[n] for n in node.input if n in producers), op)
                 producers.update({out: root for out in node.output})
@@ -214,8 +219,9 @@ def read_onnx(path: Path, lenient: bool = False) -> tuple[Architecture, str | No
                                f"{producers.get(tensor, 'graph input')} node)")
         config: dict[str, Any] = {"onnx": True, "attributes": attrs, "in_shape": current}
         if missing:
+            quant = any("a Quant (" in text for text in missing)
             config["refusal"] = (f"{', '.join(missing)}: a weight computed in the graph",
-                                 FOLDING_FIX)
+                                 WEIGHT_QUANT_FIX if quant else FOLDING_FIX)
         elif len(fed) > 1:
             config["refusal"] = (f"{len(fed)} data inputs (a branch merges here)",
                                  "spikeforge converts single-path networks only")
