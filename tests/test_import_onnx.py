@@ -57,6 +57,25 @@ def test_exporters_are_named_and_bn_is_a_layer_without_folding(exported):
     assert report.ok and report.source.startswith("ONNX opset")
 
 
+def test_weights_as_constant_nodes(exported, tmp_path):
+    """The same model with every initializer moved into a Constant node."""
+    import onnx
+    from onnx import helper
+
+    path, shape = exported["cnn2d", "legacy"]
+    model = onnx.load(str(path))
+    constants = [helper.make_node("Constant", [], [init.name], name=f"const_{init.name}",
+                                  value=init) for init in model.graph.initializer]
+    nodes = constants + list(model.graph.node)
+    del model.graph.initializer[:]
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    onnx.save(model, tmp_path / "constants.onnx")
+    x = np.random.default_rng(3).normal(size=(8, *shape[1:])).astype(np.float32)
+    np.testing.assert_allclose(predict(load_graph(tmp_path / "constants.onnx"), nhwc(x)),
+                               onnx_reference(path, x), rtol=1e-4, atol=1e-5)
+
+
 def _flatten_probe(channels_first_conv: bool):
     """x (1, 2, 2, 3) -> [1x1 conv that swaps the two channels] -> Flatten -> Linear(12, 12)
     whose weights are the identity: the class is the flat (C, H, W) index of the largest
