@@ -1,5 +1,6 @@
-"""``spikeforge sim``: real test images through the RTL core in Verilator (cocotb), checked
-against the golden model; prints accuracy, mismatches (must be 0) and cycles per image."""
+"""``spikeforge sim``: real test images through the RTL core in Verilator (the fast C++
+harness or cocotb), checked against the golden model; prints accuracy, mismatches (must be
+0) and cycles per image."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from .common import (
 )
 
 DEFAULT_BUILD = Path("build/rtl")
+FAST_ABOVE = 32  # more images than this: the fast harness by default
+COCOTB_ONLY = ("gaps", "backpressure", "waves")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="simulate the RTL core on test images, compare with the golden model",
         description="Generate the SystemVerilog core's parameters for the network, build it "
         "with Verilator (once per configuration), stream real test images through its AXI "
-        "ports with cocotb and compare every spike count, class and saturation total with the "
-        "golden model (must be equal).",
+        "ports (the fast C++ harness, or cocotb) and compare every spike count, class and "
+        "saturation total with the golden model (must be equal).",
     )
     parser.add_argument("net", type=Path, help="directory written by `spikeforge convert`")
     parser.add_argument("--dataset", help=DATASET_HELP + " (default: the conversion's)")
@@ -42,18 +45,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--per-start",
         type=positive_int,
-        help="images per ap_start (default: all in one run)",
+        help="images per ap_start (default: runs of 50)",
     )
     parser.add_argument(
-        "--gaps", type=float, default=0.0, help="probability of a TVALID gap per in_r cycle"
+        "--fast",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the C++ Verilator harness (no Python in the clock loop; docs/rtl.md) instead of "
+        f"cocotb (default: fast for more than {FAST_ABOVE} images, unless --gaps, "
+        "--backpressure or --waves ask for the cocotb bench; --fast with them is an error)",
+    )
+    parser.add_argument(
+        "--gaps",
+        type=float,
+        default=0.0,
+        help="probability of a TVALID gap per in_r cycle (cocotb)",
     )
     parser.add_argument(
         "--backpressure",
         type=float,
         default=0.0,
-        help="probability of TREADY low per out_r cycle",
+        help="probability of TREADY low per out_r cycle (cocotb)",
     )
-    parser.add_argument("--waves", action="store_true", help="record dump.vcd in the build dir")
+    parser.add_argument(
+        "--waves", action="store_true", help="record dump.vcd in the build dir (cocotb)"
+    )
     parser.add_argument(
         "--build-dir",
         type=Path,
@@ -122,8 +138,22 @@ def plan_for(net, args: argparse.Namespace):
     return default_plan(build_stages(net), limits)
 
 
+def use_fast(args: argparse.Namespace) -> bool:
+    """The fast harness unless cocotb is asked for (see --fast's help)."""
+    shaping = [f"--{name}" for name in COCOTB_ONLY if getattr(args, name)]
+    if args.fast and shaping:
+        raise UserError(
+            f"{' and '.join(shaping)} need the cocotb bench, which --fast skips; "
+            "drop --fast (or use --no-fast)"
+        )
+    if args.fast is None:
+        return not shaping and args.images > FAST_ABOVE
+    return args.fast
+
+
 def run(args: argparse.Namespace) -> int:
     from ..netdir import load_int_network
+    from ..rtl.fast import simulate_fast
     from ..rtl.perf import Throughput, accumulate_lanes
     from ..rtl.runner import simulate_rtl
     from ..verify import compare, golden
@@ -131,24 +161,32 @@ def run(args: argparse.Namespace) -> int:
     for name in ("gaps", "backpressure"):
         if not 0.0 <= getattr(args, name) < 1.0:
             raise UserError(f"--{name} must be in [0, 1)")
+    fast = use_fast(args)
     net = load_int_network(args.net)
     steps = args.timesteps or net.config.timesteps
     net.config.check_run_timesteps(steps)
     data, labels = test_split(args, args.images)
     images = network_inputs(net, data, labels)
-    info(args, f"rtl: building/simulating {net.name} in {args.build_dir} (first build: minutes)")
-    sim = simulate_rtl(
-        net,
-        images,
-        steps,
-        root=args.build_dir,
-        plan=plan_for(net, args),
-        per_start=args.per_start,
-        gaps=args.gaps,
-        backpressure=args.backpressure,
-        waves=args.waves,
-        quiet=args.quiet,
+    bench = "the fast harness" if fast else "cocotb"
+    info(
+        args,
+        f"rtl: building/simulating {net.name} in {args.build_dir} with {bench} "
+        "(first build: minutes)",
     )
+    common = {"root": args.build_dir, "plan": plan_for(net, args), "per_start": args.per_start}
+    if fast:
+        sim = simulate_fast(net, images, steps, quiet=args.quiet, **common)
+    else:
+        sim = simulate_rtl(
+            net,
+            images,
+            steps,
+            gaps=args.gaps,
+            backpressure=args.backpressure,
+            waves=args.waves,
+            quiet=args.quiet,
+            **common,
+        )
     expected = golden(net, images, steps)
     verdict = compare(sim.result, expected)
     perf = Throughput(
@@ -159,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
     )
     figures = {
         "network": net.name,
+        "bench": "fast" if fast else "cocotb",
         "images": len(images),
         "timesteps": steps,
         "accuracy": accuracy(sim.result.classes, labels),
@@ -176,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(figures))
     else:
         print(
-            f"rtl {net.name}: {len(images)} test inputs, T={steps}\n"
+            f"rtl {net.name}: {len(images)} test inputs, T={steps} ({bench})\n"
             f"  {accuracy_text(figures['accuracy'])} "
             f"(golden model: {accuracy_text(figures['golden_accuracy'])})\n"
             f"  mismatches: {verdict.describe()}\n"

@@ -99,7 +99,7 @@ def _caching_runner(cache: Path):
     return CachingVerilator()
 
 
-def _fill_cache(cache: Path, sim_build: Path) -> None:
+def fill_cache(cache: Path, sim_build: Path) -> None:
     if cache.is_dir():
         return
     staging = Path(tempfile.mkdtemp(dir=cache.parent if cache.parent.is_dir() else None))
@@ -209,7 +209,7 @@ class RtlSim:
                 raise RtlSimError(f"Verilator build failed ({err}); {log}:\n{_tail(log)}") from err
         cache = self.build.directory.parent / LIB_CACHE / f"trace{int(self.waves)}"
         cache.parent.mkdir(parents=True, exist_ok=True)
-        _fill_cache(cache, self.sim_build)
+        fill_cache(cache, self.sim_build)
         marker.write_text("ok\n")
 
     def run(self, scenarios: list[dict], timeout_us: float | None = None) -> list[dict]:
