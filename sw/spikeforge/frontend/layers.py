@@ -397,6 +397,14 @@ HANDLERS: dict[str, Handler] = {
 _NOT_LISTED = {"Lambda", *_NO_OPS, *_REFUSED}
 
 
+def register_handlers(handlers: dict[str, Handler], unlisted: set[str] | frozenset = frozenset()
+                      ) -> None:
+    """Add another frontend's handlers (ONNX); the names in ``unlisted`` (refused ones)
+    stay out of the list of converted layers an unsupported one is told."""
+    HANDLERS.update(handlers)
+    _NOT_LISTED.update(unlisted)
+
+
 def map_layer(rec: LayerRecord, in_shape: ir.Shape) -> list[ir.AnnLayer]:
     """The IR layers of one layer record whose input has ``in_shape``."""
     handler = HANDLERS.get(rec.class_name)

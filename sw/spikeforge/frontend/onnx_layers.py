@@ -23,7 +23,7 @@ import numpy as np
 from .. import ir
 from ..ann_numpy import output_shape
 from .errors import ModelFileError, refuse
-from .layers import HANDLERS, Handler
+from .layers import HANDLERS, Handler, register_handlers
 from .onnx_graph import ir_shape, reshape_target
 from .qonnx_quant import QuantError, quant_relu
 from .topology import LayerRecord
@@ -354,16 +354,15 @@ ONNX_HANDLERS: dict[str, Handler] = {
 def register() -> None:
     """Add the ONNX handlers to :data:`.layers.HANDLERS` (once); the refused op types stay
     out of the list of converted layers that :func:`.layers.map_layer` gives."""
-    from . import layers
-
-    layers._NOT_LISTED.update(_REFUSED)
+    added: dict[str, Handler] = {}
     for op, handler in ONNX_HANDLERS.items():
         current = HANDLERS.get(op)
         if getattr(current, "onnx", False):
             continue
         shared = _shared(_onnx(handler), current)
         shared.onnx = True  # type: ignore[attr-defined]
-        HANDLERS[op] = shared
+        added[op] = shared
+    register_handlers(added, set(_REFUSED))
 
 
 register()
