@@ -162,7 +162,8 @@ class Harness {
   }
 
  private:
-  // one clock cycle: drive in_r, sample both streams' handshakes, rising and falling edge
+  // one clock cycle: drive in_r, falling edge (settling the new inputs), sample both
+  // streams' handshakes, rising edge. Two evaluations of the model per cycle.
   void cycle() {
     bool have_input = in_next_ < in_count_;
     if (have_input) {
@@ -170,14 +171,13 @@ class Harness {
       top_->in_r_TLAST = (in_next_ + 1) % in_beats_ == 0;
     }
     top_->in_r_TVALID = have_input;
+    top_->ap_clk = 0;
     top_->eval();
     bool in_fire = have_input && top_->in_r_TREADY;
     bool out_fire = top_->out_r_TVALID && top_->out_r_TREADY;
     uint32_t out_data = top_->out_r_TDATA;
     bool out_last = top_->out_r_TLAST;
     top_->ap_clk = 1;
-    top_->eval();
-    top_->ap_clk = 0;
     top_->eval();
     if (in_fire) ++in_next_;
     if (out_fire) take(out_data, out_last);

@@ -46,8 +46,9 @@ KIND = "fast RTL harness"
 RUN_SIZE = 50  # images per ap_start unless given: the cocotb path's chunk (runner.py)
 TIMEOUT_CYCLES = 200_000  # per result frame: the cocotb bench's 2 ms at its 10 ns clock
 VERILATOR_FLAGS = ("-O3", "--x-initial", "0", "-Wno-fatal", "--timescale", "1ns/1ps")
-# the model's C++ at -O2 (docs/rtl.md, "Fast regression path": -O3 and --threads 2 are no
-# faster on 2 cores); small networks at -O0, which builds several times faster
+# the model's C++ at -O2: -O3 was no faster, and --threads 2 many times slower beside
+# another job on 2 cores (docs/rtl.md, "Fast regression path"); small networks at -O0,
+# which builds several times faster
 OPTIMIZED, UNOPTIMIZED = "OPT_FAST=-O2 OPT_SLOW=-O1", "OPT_FAST=-O0 OPT_SLOW=-O0"
 OPT_GLOBAL = "OPT_GLOBAL=-O2"  # Verilator's own library objects, cached across builds
 LIB_CACHE = "fast"  # under runner.LIB_CACHE, beside the cocotb builds' caches
