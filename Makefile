@@ -43,6 +43,10 @@ BUNDLE ?= $(BUILD)/bundle
 HLS_DIR ?= $(BUILD)/hls
 RTL_DIR ?= $(BUILD)/rtl
 VITIS ?=
+DEMO_RTL_IMAGES ?= 300
+DEMO_HLS_IMAGES ?= 30
+# nextpnr's routed ECP5-85K Fmax of the default RTL plan (docs/rtl.md); no Zynq clock is measured
+RTL_CLOCK_MHZ ?= 36.1
 
 .PHONY: help venv venv-pynq test test-pynq test-legacy demo bench bench-low-latency lint clean \
 	overlay package hls sim synth ip
@@ -122,10 +126,14 @@ $(CLIP_NET)/snn.json: $(CLIP_MODEL)
 	$(SF) convert $(CLIP_MODEL) --dataset $(DATASET) --out $(CLIP_NET) --timesteps 8 \
 		--v-init half --pool running-max
 
-demo: $(NET)/snn.json ## train (or reuse) the MNIST CNN, convert it, evaluate ANN, float and golden SNN
+demo: $(NET)/snn.json ## train (or reuse) the MNIST CNN, convert it, evaluate ANN, float and golden SNN, then the RTL core (fast harness) and the HLS csim against the golden model
 	$(SF) evaluate $(NET) --dataset $(DATASET) --backend ann --quiet
 	$(SF) evaluate $(NET) --dataset $(DATASET) --backend float --timesteps $(T)
 	$(SF) evaluate $(NET) --dataset $(DATASET) --backend golden --timesteps $(T)
+	$(SF) sim $(NET) --dataset $(DATASET) --images $(DEMO_RTL_IMAGES) --timesteps $(T) --fast \
+		--clock-mhz $(RTL_CLOCK_MHZ) --build-dir $(RTL_DIR)
+	$(SF) hls $(NET) --dataset $(DATASET) --images $(DEMO_HLS_IMAGES) --timesteps $(T) \
+		--out $(HLS_DIR)
 
 hls: $(NET)/snn.json ## HLS project in build/hls: g++ csim of N test images == golden, cycle report (VITIS=1: Vitis flow, IP)
 	$(SF) hls $(NET) --dataset $(DATASET) --images $(N) --timesteps $(T) --out $(HLS_DIR) \
@@ -144,8 +152,12 @@ bench: $(MODEL) $(NET)/snn.json $(CLIP_NET)/snn.json bench-low-latency ## run th
 	$(BIN)/python benchmarks/golden_speed.py --model $(MODEL) --dataset $(DATASET)
 	$(BIN)/python benchmarks/hls_csim.py --model $(MODEL) --dataset $(DATASET)
 	$(BIN)/python benchmarks/rtl_throughput.py --net $(NET) --clip-net $(CLIP_NET) --dataset $(DATASET)
+	$(BIN)/python benchmarks/rtl_sim_speed.py --net $(NET) --clip-net $(CLIP_NET)
 	$(BIN)/python benchmarks/qkeras_conversion.py --dataset $(DATASET)
 	$(BIN)/python benchmarks/model_zoo.py --mnist-model $(MODEL)
+	$(BIN)/python benchmarks/post_training.py --model $(MODEL) --dataset $(DATASET)
+	$(BIN)/python benchmarks/pytorch_import.py --dataset $(DATASET)
+	$(BIN)/python benchmarks/nir_roundtrip.py
 
 bench-low-latency: $(MODEL) $(CLIP_MODEL) ## plain vs low-latency conversion against T, the per-method ablation, the rate penalty
 	$(BIN)/python benchmarks/low_latency.py --model $(MODEL) --clip-model $(CLIP_MODEL) \

@@ -16,6 +16,7 @@ from .common import (
     add_quiet,
     info,
     network_inputs,
+    positive_float,
     positive_int,
     test_split,
 )
@@ -75,6 +76,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=DEFAULT_BUILD,
         help=f"where configurations are generated and compiled (default {DEFAULT_BUILD})",
+    )
+    parser.add_argument(
+        "--clock-mhz",
+        type=positive_float,
+        metavar="F",
+        help="also give images per second at F MHz (a clock the plan closes at: docs/rtl.md "
+        "lists nextpnr's routed ECP5 figures, `spikeforge report --vivado-timing` Vivado's)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_plan_options(parser)
@@ -211,6 +219,11 @@ def run(args: argparse.Namespace) -> int:
         "accumulate_lanes": perf.lanes,
         "build": str(sim.directory),
     }
+    speed = ""
+    if args.clock_mhz:
+        figures["clock_mhz"] = args.clock_mhz
+        figures["images_per_second"] = perf.images_per_second(args.clock_mhz)
+        speed = f"; {figures['images_per_second']:,.0f} images/s at {args.clock_mhz:g} MHz"
     if args.json:
         print(json.dumps(figures))
     else:
@@ -219,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
             f"  {accuracy_text(figures['accuracy'])} "
             f"(golden model: {accuracy_text(figures['golden_accuracy'])})\n"
             f"  mismatches: {verdict.describe()}\n"
-            f"  {perf.describe()}\n"
+            f"  {perf.describe()}{speed}\n"
             f"  build: {sim.directory}"
             + (f"\n  waves: {sim.directory / 'dump.vcd'}" if args.waves else "")
         )
