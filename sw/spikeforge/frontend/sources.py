@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .. import tf_env  # noqa: F401  (before any keras import: silences TensorFlow's logs)
+from . import hgq_layers  # noqa: F401  (registers the HGQ2 layer handlers)
 from .errors import ModelFileError, UnsupportedLayerError
 from .h5files import h5_kind, read_keras3_archive_weights, read_model_config, read_weights
 from .layers import refuse_lambda
