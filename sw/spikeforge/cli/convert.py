@@ -14,6 +14,7 @@ from .model_args import add_model
 
 _DEFAULT_FORMATS = Formats()
 _DEFAULT_CONFIG = SnnConfig()
+DEFAULT_NORM = 99.9  # --norm: the percentile of activations that becomes lambda
 
 
 def parse_norm(text: str) -> float | None:
@@ -51,10 +52,10 @@ def add_snn_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--norm",
         type=parse_norm,
-        default=99.9,
+        default=DEFAULT_NORM,
         metavar="max|none|P",
         help="data-based normalization: max-norm, none, or the P-th percentile "
-        "of activations (default 99.9)",
+        f"of activations (default {DEFAULT_NORM})",
     )
     group.add_argument(
         "--ignore-caps",

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import UserError
 from .common import info
+from .convert import DEFAULT_NORM
 
 
 def run_nir(args: argparse.Namespace, options, dataset) -> int:
@@ -28,7 +29,7 @@ def run_nir(args: argparse.Namespace, options, dataset) -> int:
     if args.weights is not None:
         raise UserError(f"--weights is for JSON architectures; {args.model.name} holds its "
                         "weights")
-    if options.calibrate != "none" or args.norm != 99.9 or args.ignore_caps:
+    if options.calibrate != "none" or args.norm != DEFAULT_NORM or args.ignore_caps:
         raise UserError("a NIR graph brings its own thresholds: --norm, --ignore-caps and "
                         "--calibrate do not apply; leave them out")
     info(args, f"reading {args.model}")
