@@ -15,7 +15,7 @@ from spikeforge.flow import ConvertOptions, run_flow
 from spikeforge.netfile import load_network, save_network
 from spikeforge.passes.calibrate import calibrate, conversion_errors
 from spikeforge.passes.to_snn import build_float_snn
-from spikeforge.quant import quantize
+from spikeforge.quant import FormatOverflowError, largest_weight, quantize
 from spikeforge.verify import compare, golden
 
 
@@ -69,6 +69,17 @@ def test_calibrated_network_is_a_network_of_the_spec(level, seed, signed, v_init
     got, want = golden(loaded, images, 6), golden(state.int_net, images, 6)
     np.testing.assert_array_equal(got.counts, want.counts)
     np.testing.assert_array_equal(got.saturation, want.saturation)
+
+
+def test_full_calibration_keeps_every_weight_quantizable():
+    # the output layer's tiny scale makes its normalized weights exceed 8 bits uncalibrated;
+    # the threshold search only takes factors that keep each layer quantizable
+    graph, data = _random_graph(4, signed=False)
+    with pytest.raises(FormatOverflowError, match="layer 'out'"):
+        _convert(graph, data, "none")
+    state = _convert(graph, data, "full")
+    for layer in state.float_net.neuron_layers:
+        assert np.abs(layer.weights).max() <= largest_weight(ir.Formats())
 
 
 def test_calibration_reduces_the_conversion_error_on_held_out_images():

@@ -149,6 +149,7 @@ def step_build_float_snn(state: ConversionState, options: ConvertOptions) -> Con
         state.input_format,
         state.calibration,
         options.calibrate,
+        options.formats,
         options.batch_size,
         state.quiet,
     )

@@ -29,8 +29,14 @@ def signed_bits(low: int, high: int) -> int:
     return bits
 
 
+def largest_weight(formats: Formats) -> int:
+    """The largest integer weight: a normalized weight above it cannot be quantized even at
+    threshold 1."""
+    return (1 << (formats.weight_bits - 1)) - 1
+
+
 def _thresholds(layer: NeuronLayer, formats: Formats) -> np.ndarray:
-    qmax = (1 << (formats.weight_bits - 1)) - 1
+    qmax = largest_weight(formats)
     cap = (1 << formats.threshold_bits) - 1
     peak = np.abs(layer.weights).reshape(-1, layer.channels).max(axis=0)
     with np.errstate(divide="ignore"):

@@ -9,7 +9,10 @@ absorbs the error it inherits.
   units per step (bias correction, Li et al. 2021, "A Free Lunch From ANN").
 * ``full``: first the layer's threshold (its scale lambda) is searched over a grid of
   factors of the normalization scale, picking the one whose squared conversion error,
-  after the bias correction it implies, is smallest; then that bias correction.
+  after the bias correction it implies, is smallest; then that bias correction. Only
+  factors that keep this layer's and the next layer's weights quantizable (at most the
+  largest weight at threshold 1) are candidates, so the quantizer never refuses a network
+  calibration made from one it accepted.
 
 Both change only scales and biases, so the result is an ordinary network of the spec.
 """
@@ -23,6 +26,7 @@ import numpy as np
 from .. import ir
 from ..ann_numpy import iter_activations
 from ..progress import progress_bar
+from ..quant import largest_weight
 from ..simulator import BatchRun
 from .to_snn import build_float_snn
 
@@ -116,12 +120,13 @@ def calibrate(
     input_format: ir.InputFormat,
     data: np.ndarray,
     level: str,
+    formats: ir.Formats | None = None,
     batch_size: int = 500,
     quiet: bool = True,
 ) -> tuple[ir.Network, Calibration]:
     """The calibrated float SNN of a canonical ``graph`` normalized by ``scales``, and what
     calibration chose, from ``data`` (as the user keeps it, see ``ir.ann_view``) at the
-    network's default T."""
+    network's default T; ``formats`` (default: the default formats) bounds the weights."""
     if level not in CALIBRATION_LEVELS:
         raise ValueError(f"calibration level {level!r}: choose one of {CALIBRATION_LEVELS}")
     scales = list(scales)
@@ -137,7 +142,8 @@ def calibrate(
         for k, layer in enumerate(net.neuron_layers):
             sums = _layer_errors(net, k, graph, graph_index[k], data, factors, batch_size, bar)
             after = sums.errors_after_shift()
-            best = int(np.argmin(after))
+            quantizable = _quantizable(net, k, factors, formats or ir.Formats())
+            best = int(np.argmin(np.where(quantizable, after, np.inf)))
             scales[k] *= float(factors[best])
             shifts[k] = sums.shifts()[best] / scales[k]
             one = int(np.argmin(np.abs(factors - 1.0)))
@@ -152,6 +158,20 @@ def calibrate(
             )
             net = _shifted_net(graph, scales, shifts, config, input_format)
     return net, result
+
+
+def _quantizable(
+    net: ir.Network, k: int, factors: np.ndarray, formats: ir.Formats
+) -> np.ndarray:
+    """Per factor: whether neuron layer ``k``'s weights (divided by it) and the next layer's
+    (multiplied by it) stay within the largest weight at threshold 1."""
+    layers = net.neuron_layers
+    limit = largest_weight(formats)
+    fits = np.abs(layers[k].weights).max() / factors <= limit
+    if k + 1 < len(layers):
+        fits &= np.abs(layers[k + 1].weights).max() * factors <= limit
+    one = np.isclose(factors, 1.0)
+    return fits | one  # the uncalibrated scale stays a candidate: quantize judges it as before
 
 
 def conversion_errors(
