@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 
+from cli_e2e import assert_hls_csim_equal, assert_rtl_equal
 from rtl_helpers import rtl_root
 from spikeforge import ir
 from spikeforge.ann_numpy import predict
@@ -259,9 +260,7 @@ def test_converted_torch_net_follows_the_ann(torch_net, capsys):
 @pytest.mark.csim
 def test_torch_net_hls_csim_equals_the_golden_model(torch_net, tmp_path, capsys):
     root, net = torch_net
-    assert main(["hls", str(net), "--dataset", str(root / "data.npz"), "--images", "30",
-                 "--out", str(tmp_path / "hls"), "--quiet"]) == 0
-    assert " 0 mismatches" in capsys.readouterr().out
+    assert_hls_csim_equal(net, root / "data.npz", tmp_path / "hls", capsys, images=30)
 
 
 def _rtl_dir(tmp_path_factory):
@@ -273,7 +272,4 @@ def _rtl_dir(tmp_path_factory):
 @pytest.mark.rtl
 def test_torch_net_rtl_equals_the_golden_model(torch_net, tmp_path_factory, capsys):
     root, net = torch_net
-    assert main(["sim", str(net), "--dataset", str(root / "data.npz"), "--images", "10",
-                 "--build-dir", str(_rtl_dir(tmp_path_factory)), "--json", "--quiet"]) == 0
-    figures = json.loads(capsys.readouterr().out)
-    assert figures["mismatched_images"] == 0 and figures["saturation_equal"]
+    assert_rtl_equal(net, root / "data.npz", _rtl_dir(tmp_path_factory), capsys, images=10)

@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pytest
 
+from cli_e2e import assert_hls_csim_equal, assert_rtl_equal
 from spikeforge.cli import main
 
 
@@ -100,15 +101,10 @@ def test_the_network_takes_the_data_as_it_is_kept(converted, capsys):
 @pytest.mark.csim
 def test_hls_csim_equals_the_golden_model(converted, tmp_path, capsys):
     _, root, net = converted
-    assert main(["hls", str(net), "--dataset", str(root / "data.npz"), "--images", "40",
-                 "--out", str(tmp_path / "hls"), "--quiet"]) == 0
-    assert " 0 mismatches" in capsys.readouterr().out
+    assert_hls_csim_equal(net, root / "data.npz", tmp_path / "hls", capsys, images=40)
 
 
 @pytest.mark.rtl
 def test_rtl_equals_the_golden_model(converted, tmp_path, capsys):
     _, root, net = converted
-    assert main(["sim", str(net), "--dataset", str(root / "data.npz"), "--images", "12",
-                 "--build-dir", str(tmp_path / "rtl"), "--json", "--quiet"]) == 0
-    figures = json.loads(capsys.readouterr().out)
-    assert figures["mismatched_images"] == 0 and figures["saturation_equal"]
+    assert_rtl_equal(net, root / "data.npz", tmp_path / "rtl", capsys, images=12)
