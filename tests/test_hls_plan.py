@@ -15,7 +15,8 @@ from spikeforge.hls import HlsOptions, HlsPlanError, generate_project, plan_netw
 from spikeforge.hls.cycles import LOOP_NEURON, LOOP_SYNAPSE, iterations
 from spikeforge.hls.events import span_counts, worst_case_events
 from spikeforge.hls.options import parse_unroll
-from spikeforge.hls.plan import NeuronPlan, default_lanes
+from spikeforge.hls.plan import default_lanes
+from spikeforge.hls.plan_types import NeuronPlan
 from spikeforge.hls.project import project_tcl
 from spikeforge.hls.vitis import VitisError, read_csynth, require_vitis, vitis_path
 from spikeforge.hls.weights import c_initializer, weight_layout

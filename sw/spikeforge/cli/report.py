@@ -60,7 +60,7 @@ def build_report(net, plan, images, timesteps: int, hls_dir: Path | None) -> dic
 
     from ..hls.cycles import LOOP_NAMES, cycle_model
     from ..hls.events import trace_events, worst_case_events
-    from ..hls.plan import NeuronPlan
+    from ..hls.plan_types import NeuronPlan
     from ..hls.resources import estimate
     from ..hls.vitis import csynth_xml, read_csynth
 

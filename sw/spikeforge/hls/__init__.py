@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from .csim import build_csim, run_beats, run_csim
 from .options import HlsOptions
-from .plan import HlsPlanError, plan_network
+from .plan import plan_network
+from .plan_types import HlsPlanError
 from .project import generate_project
 
 __all__ = [

@@ -24,7 +24,8 @@ from ..progress import progress_bar
 from ..simulator import check_images
 from ..verify import BackendResult, concatenate
 from .options import HlsOptions
-from .plan import NetworkPlan, plan_network
+from .plan import plan_network
+from .plan_types import NetworkPlan
 from .project import TB_DIR, generate_project, library_dir, render_sources
 from .vectors import Beats, image_beats, read_output, read_trace, write_input
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .events import NetworkEvents, StageEvents
-from .plan import GatePlan, NetworkPlan, NeuronPlan, StagePlan
+from .plan_types import GatePlan, NetworkPlan, NeuronPlan, StagePlan
 
 # Loop kinds: the numbers of hls/include/spikeforge/trace.h.
 LOOP_READ, LOOP_DRAIN, LOOP_ENCODE, LOOP_INIT = 0, 1, 2, 3

@@ -16,7 +16,7 @@ import numpy as np
 from ..ir import NeuronLayer
 from ..poisson import poisson_spikes
 from ..simulator import SimResult, step_spikes
-from .plan import GatePlan, NetworkPlan, NeuronPlan
+from .plan_types import GatePlan, NetworkPlan, NeuronPlan
 
 
 def span_counts(size: int, kernel: int, stride: int, pad: int, out: int) -> np.ndarray:

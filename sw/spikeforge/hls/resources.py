@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .plan import GatePlan, HlsPlanError, NetworkPlan, NeuronPlan
+from .plan_types import GatePlan, HlsPlanError, NetworkPlan, NeuronPlan
 
 
 @dataclass(frozen=True)

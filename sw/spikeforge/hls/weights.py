@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .plan import NeuronPlan
+from .plan_types import NeuronPlan
 
 
 def weight_layout(plan: NeuronPlan) -> np.ndarray:
