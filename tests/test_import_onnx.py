@@ -16,7 +16,8 @@ from rtl_helpers import rtl_root
 from spikeforge import ir
 from spikeforge.ann_numpy import predict
 from spikeforge.cli import main
-from spikeforge.frontend.errors import ModelFileError, UnsupportedLayerError
+from spikeforge.errors import UnsupportedLayerError
+from spikeforge.frontend import ModelFileError
 from spikeforge.frontend.graph import load_graph
 from spikeforge.frontend.inspect import inspect_model
 from torch_models import BUILDERS, export, nhwc, onnx_reference

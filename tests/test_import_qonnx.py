@@ -13,7 +13,7 @@ from rtl_helpers import rtl_root
 from spikeforge import ir
 from spikeforge.ann_numpy import predict
 from spikeforge.cli import main
-from spikeforge.frontend.errors import UnsupportedLayerError
+from spikeforge.errors import UnsupportedLayerError
 from spikeforge.frontend.graph import load_graph
 from spikeforge.frontend.inspect import inspect_model
 from torch_models import brevitas_cnn, export_brevitas, nhwc, torch_output

@@ -2,6 +2,7 @@
 QKeras configs) yields layer records that one mapping turns into an
 :class:`~spikeforge.ir.AnnGraph`."""
 
-from .errors import ModelFileError, UnsupportedLayerError, refuse
+from ..errors import UnsupportedLayerError, refuse
+from .errors import ModelFileError
 
 __all__ = ["ModelFileError", "UnsupportedLayerError", "refuse"]

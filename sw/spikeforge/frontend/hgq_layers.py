@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ir
-from .errors import refuse
+from ..errors import refuse
 from .layers import Handler, _conv, _dense, _pool, _weight, register_handlers
 from .quantizers import MODEL_INPUT, FixedPoint, QuantizerError, hgq_quantizer, hgq_relu, hgq_values
 from .topology import LayerRecord

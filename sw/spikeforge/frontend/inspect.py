@@ -19,9 +19,10 @@ import numpy as np
 
 from .. import ir
 from ..ann_numpy import infer_shapes, output_shape
+from ..errors import UnsupportedLayerError
 from ..passes.batchnorm import fold_batchnorm_report
 from ..passes.canonical import drop_dropout
-from .errors import ModelFileError, UnsupportedLayerError
+from .errors import ModelFileError
 from .layers import HANDLERS, map_layer
 from .quantizers import QuantizerError, hgq_quantizer, parse_quantizer
 from .sources import read_for_inspection

@@ -21,7 +21,8 @@ import numpy as np
 
 from .. import ir
 from ..ann_numpy import output_shape
-from .errors import ModelFileError, UnsupportedLayerError, refuse
+from ..errors import UnsupportedLayerError, refuse
+from .errors import ModelFileError
 from .quantizers import (
     QuantizerError,
     parse_quantizer,

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from .. import ir
-from .errors import ModelFileError, UnsupportedLayerError
+from ..errors import UnsupportedLayerError
+from .errors import ModelFileError
 from .qonnx_quant import QUANT_DOMAIN_OPS, QuantError, quant_values
 from .topology import INPUT_KINDS, Architecture, LayerRecord
 

@@ -22,7 +22,8 @@ import numpy as np
 
 from .. import ir
 from ..ann_numpy import output_shape
-from .errors import ModelFileError, refuse
+from ..errors import refuse
+from .errors import ModelFileError
 from .layers import HANDLERS, Handler, register_handlers
 from .onnx_graph import ir_shape, reshape_target
 from .qonnx_quant import QuantError, quant_relu

@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from .. import tf_env  # noqa: F401  (before any keras import: silences TensorFlow's logs)
+from ..errors import UnsupportedLayerError
 from . import hgq_layers  # noqa: F401  (registers the HGQ2 layer handlers)
-from .errors import ModelFileError, UnsupportedLayerError
+from .errors import ModelFileError
 from .h5files import h5_kind, read_keras3_archive_weights, read_model_config, read_weights
 from .layers import refuse_lambda
 from .quantizers import MODEL_INPUT

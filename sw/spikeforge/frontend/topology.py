@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from .. import ir
-from .errors import ModelFileError, UnsupportedLayerError, refuse
+from ..errors import UnsupportedLayerError, refuse
+from .errors import ModelFileError
 
 _MODEL_CLASSES = ("Sequential", "Functional", "Model")
 

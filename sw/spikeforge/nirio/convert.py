@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import ir
-from ..errors import UserError
+from ..errors import UnsupportedLayerError, UserError
 from ..flow import ConvertOptions
-from ..frontend.errors import UnsupportedLayerError
 from ..frontend.inspect import Inspection, LayerRow
 from ..netfile import value_range
 from ..passes.input_format import choose_input_format

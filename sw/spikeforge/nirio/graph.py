@@ -15,7 +15,7 @@ from pathlib import Path
 import nir
 import numpy as np
 
-from ..frontend.errors import ModelFileError
+from ..frontend import ModelFileError
 
 # node kinds the core has no counterpart for, and why
 _NO_COUNTERPART = {

@@ -41,7 +41,7 @@ import numpy as np
 
 from .. import ir
 from ..ann_numpy import infer_shapes
-from ..frontend.errors import UnsupportedLayerError, refuse
+from ..errors import UnsupportedLayerError, refuse
 
 _LINEAR = (ir.Conv2D, ir.Dense)
 _RESHAPES = (ir.Flatten, ir.Reshape)

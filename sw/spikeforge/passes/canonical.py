@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import ir
 from ..ann_numpy import infer_shapes
-from ..frontend.errors import UnsupportedLayerError, refuse
+from ..errors import UnsupportedLayerError, refuse
 from ..frontend.layers import binary_output, is_two_classes
 
 _PASS_THROUGH = (ir.MaxPool, ir.Flatten, ir.Reshape)  # commute with ReLU and a ReLU cap
