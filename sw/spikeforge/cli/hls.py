@@ -7,7 +7,6 @@ import argparse
 import time
 from pathlib import Path
 
-from ..errors import UserError
 from .common import (
     DATASET_HELP,
     accuracy,
@@ -18,56 +17,7 @@ from .common import (
     positive_int,
     test_split,
 )
-
-DEFAULT_OUT = Path("build/hls")
-
-
-def add_hls_options(parser: argparse.ArgumentParser) -> None:
-    """Target and architecture options (shared with ``spikeforge report``)."""
-    from ..hls.options import DEFAULT_CLOCK_NS, DEFAULT_MAX_LANES, DEFAULT_PART
-
-    group = parser.add_argument_group("HLS core")
-    group.add_argument("--part", default=DEFAULT_PART, help=f"FPGA part (default {DEFAULT_PART})")
-    group.add_argument(
-        "--clock",
-        type=float,
-        default=DEFAULT_CLOCK_NS,
-        metavar="NS",
-        help=f"clock period in ns (default {DEFAULT_CLOCK_NS:g})",
-    )
-    group.add_argument(
-        "--unroll",
-        nargs="+",
-        metavar="LAYER=LANES",
-        help="parallel neuron lanes of a layer (must divide its channels)",
-    )
-    group.add_argument(
-        "--max-lanes",
-        type=positive_int,
-        default=DEFAULT_MAX_LANES,
-        help="default lanes: the largest divisor of a layer's channels up to this "
-        f"(default {DEFAULT_MAX_LANES})",
-    )
-    group.add_argument(
-        "--no-resource-check",
-        action="store_true",
-        help="generate even if the estimate exceeds the part (or the part is unknown)",
-    )
-
-
-def hls_options(args: argparse.Namespace):
-    from ..hls.options import HlsOptions, parse_unroll
-
-    try:
-        return HlsOptions(
-            part=args.part,
-            clock_ns=args.clock,
-            unroll=parse_unroll(args.unroll),
-            max_lanes=args.max_lanes,
-            check_resources=not args.no_resource_check,
-        )
-    except ValueError as err:
-        raise UserError(str(err)) from None
+from .hls_options import DEFAULT_HLS_DIR, add_hls_options, hls_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -80,7 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("net", type=Path, help="directory written by `spikeforge convert`")
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help=f"project directory (default {DEFAULT_OUT})"
+        "--out",
+        type=Path,
+        default=DEFAULT_HLS_DIR,
+        help=f"project directory (default {DEFAULT_HLS_DIR})",
     )
     parser.add_argument("--dataset", help=DATASET_HELP + " (default: the conversion's)")
     parser.add_argument(

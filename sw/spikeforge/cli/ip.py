@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..errors import UserError
 from .common import add_quiet, info, positive_float
-from .hls import DEFAULT_OUT as DEFAULT_HLS_DIR
-from .sim import add_plan_options, plan_for
+from .hls_options import DEFAULT_HLS_DIR
+from .rtl_options import add_plan_options, plan_for
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

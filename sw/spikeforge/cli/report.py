@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from .common import DATASET_HELP, add_quiet, info, network_inputs, positive_int, test_split
-from .hls import DEFAULT_OUT, add_hls_options, hls_options
+from .hls_options import DEFAULT_HLS_DIR, add_hls_options, hls_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--hls-dir",
         type=Path,
-        default=DEFAULT_OUT,
-        help=f"HLS project with a Vitis csynth report to show beside (default {DEFAULT_OUT})",
+        default=DEFAULT_HLS_DIR,
+        help=f"HLS project with a Vitis csynth report to show beside (default {DEFAULT_HLS_DIR})",
     )
     parser.add_argument(
         "--vivado-timing",

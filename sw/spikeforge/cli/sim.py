@@ -20,8 +20,8 @@ from .common import (
     positive_int,
     test_split,
 )
+from .rtl_options import DEFAULT_RTL_BUILD, add_plan_options, plan_for
 
-DEFAULT_BUILD = Path("build/rtl")
 FAST_ABOVE = 32  # more images than this: the fast harness by default
 COCOTB_ONLY = ("gaps", "backpressure", "waves")
 
@@ -74,8 +74,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--build-dir",
         type=Path,
-        default=DEFAULT_BUILD,
-        help=f"where configurations are generated and compiled (default {DEFAULT_BUILD})",
+        default=DEFAULT_RTL_BUILD,
+        help=f"where configurations are generated and compiled (default {DEFAULT_RTL_BUILD})",
     )
     parser.add_argument(
         "--clock-mhz",
@@ -88,62 +88,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_plan_options(parser)
     add_quiet(parser)
     parser.set_defaults(run=run)
-
-
-def add_plan_options(parser: argparse.ArgumentParser) -> None:
-    """The default plan's budgets (sw/spikeforge/rtl/plan.py), shared with ``synth``."""
-    from ..rtl.plan import PlanLimits
-
-    limits = PlanLimits()
-    group = parser.add_argument_group("core size")
-    group.add_argument(
-        "--synapse-lanes",
-        type=positive_int,
-        default=limits.synapse_lanes,
-        help=f"adders per spiking synapse array, at most (default {limits.synapse_lanes}; "
-        "the plan takes the banks that share the outputs most evenly)",
-    )
-    group.add_argument(
-        "--multiplier-lanes",
-        type=positive_int,
-        default=limits.multiplier_lanes,
-        help=f"multipliers of the analog first layer, at most (default {limits.multiplier_lanes})",
-    )
-    group.add_argument(
-        "--fire-lanes",
-        type=positive_int,
-        default=limits.fire_lanes,
-        help=f"neurons integrated per cycle per stage (default {limits.fire_lanes})",
-    )
-    group.add_argument(
-        "--double-buffer",
-        action=argparse.BooleanOptionalAction,
-        default=limits.double_buffer,
-        help="two current sets per stage: accumulate the next step while firing this one "
-        "(default: yes; --no-double-buffer alternates them: slower, fewer LUTs)",
-    )
-    group.add_argument(
-        "--link-depth",
-        type=positive_int,
-        default=limits.link_depth,
-        help=f"events buffered between two stages (default {limits.link_depth}: one block "
-        "RAM; lets a stage run ahead of the next through busy steps)",
-    )
-
-
-def plan_for(net, args: argparse.Namespace):
-    """The default plan within the budgets given on the command line."""
-    from ..rtl.plan import PlanLimits, default_plan
-    from ..rtl.stages import build_stages
-
-    limits = PlanLimits(
-        synapse_lanes=args.synapse_lanes,
-        multiplier_lanes=args.multiplier_lanes,
-        fire_lanes=args.fire_lanes,
-        double_buffer=args.double_buffer,
-        link_depth=args.link_depth,
-    )
-    return default_plan(build_stages(net), limits)
 
 
 def use_fast(args: argparse.Namespace) -> bool:

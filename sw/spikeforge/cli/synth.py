@@ -10,9 +10,7 @@ from pathlib import Path
 
 from ..rtl.synth import DEFAULT_ROUTER, ROUTERS
 from .common import add_quiet, info
-from .sim import add_plan_options
-
-DEFAULT_BUILD = Path("build/rtl")
+from .rtl_options import DEFAULT_RTL_BUILD, add_plan_options, plan_for
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--build-dir",
         type=Path,
-        default=DEFAULT_BUILD,
-        help=f"where configurations are generated (default {DEFAULT_BUILD})",
+        default=DEFAULT_RTL_BUILD,
+        help=f"where configurations are generated (default {DEFAULT_RTL_BUILD})",
     )
     parser.add_argument("--no-xilinx", action="store_true", help="skip synth_xilinx")
     parser.add_argument("--no-ecp5", action="store_true", help="skip synth_ecp5 + nextpnr")
@@ -62,7 +60,6 @@ def run(args: argparse.Namespace) -> int:
     from ..netdir import load_int_network
     from ..rtl.generate import generate
     from ..rtl.synth import synth_report
-    from .sim import plan_for
 
     net = load_int_network(args.net)
     build = generate(net, args.build_dir, plan_for(net, args))
