@@ -17,12 +17,12 @@
 // even if that image belongs to the next run (the flag is kept across calls; ap_rst_n
 // clears it). ap_done does not wait for that TLAST.
 //
-// CFG: height, width, channels, beats, pixel_banks, stage, poisson, seed, out_word_t
-//      (its group G divides channels).
+// CFG: the input's config (input_config, layer_config.h).
 #ifndef SPIKEFORGE_ENCODER_H_
 #define SPIKEFORGE_ENCODER_H_
 
 #include "axis.h"
+#include "layer_config.h"
 #include "trace.h"
 #include "types.h"
 
@@ -76,9 +76,6 @@ struct input_layout {
     static const unsigned size = CFG::beats * per_beat;  // the buffer, the last beat's padding included
     static const unsigned group = CFG::out_word_t::group;
     static const unsigned groups = CFG::channels / group;
-    static_assert(element_bits == 8 || element_bits == 16, "input elements are 8 or 16 bits");
-    static_assert(CFG::channels % group == 0, "the input's word group divides its channels");
-    static_assert(size >= CFG::height * CFG::width * CFG::channels, "beats hold the whole input");
 };
 
 template <class CFG>
@@ -191,6 +188,7 @@ template <class CFG>
 void input_stage(hls::stream<axis_word>& in, hls::stream<typename CFG::out_word_t>& out,
                  steps_t timesteps, status_t& flags) {
     typedef input_layout<CFG> L;
+    check_input_config<CFG>();
     static typename L::element_t elements[L::size];
 #pragma HLS ARRAY_PARTITION variable = elements type = cyclic factor = CFG::pixel_banks
     flags = 0;

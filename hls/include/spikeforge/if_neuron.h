@@ -9,8 +9,8 @@
 // The analog first layer keeps acc (= W * pixels) for the whole image; every other layer
 // clears it for the next step.
 //
-// CFG: out_h, out_w, lanes, groups_out, acc_depth, stage, keep_acc, reset_zero,
-//      v_init_half, v_min, v_max, membrane_t, acc_t, sum_t, bias_t, threshold_t.
+// CFG: a neuron layer's config (conv_config, layer_config.h); the clamp range is
+//      membrane_t's, [-2^(membrane_bits - 1), 2^(membrane_bits - 1) - 1].
 #ifndef SPIKEFORGE_IF_NEURON_H_
 #define SPIKEFORGE_IF_NEURON_H_
 
@@ -54,7 +54,8 @@ ap_uint<CFG::lanes> update_group(typename CFG::membrane_t V[CFG::lanes],
         typename CFG::sum_t v = V[p];
         v += acc[p];
         v += bias[p];
-        const typename CFG::sum_t v_max = CFG::v_max, v_min = CFG::v_min;
+        const long long top = (1LL << (CFG::membrane_bits - 1)) - 1;  // membrane_t's range
+        const typename CFG::sum_t v_max = top, v_min = -top - 1;
         if (v > v_max) {
             v = v_max;
             clamps++;

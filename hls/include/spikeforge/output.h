@@ -10,6 +10,7 @@
 
 #include "axis.h"
 #include "if_neuron.h"
+#include "layer_config.h"
 #include "synapse.h"
 #include "trace.h"
 #include "types.h"
@@ -57,7 +58,8 @@ count_loop:
     out.write(output_beat(best, true));
 }
 
-// The output layer process: a dense layer that counts, then writes out_r.
+// The output layer process: a dense layer that counts, then writes out_r. CFG derives
+// from dense_config (layer_config.h).
 template <class CFG>
 void if_output(hls::stream<typename CFG::in_word_t>& in, hls::stream<axis_word>& out,
                steps_t timesteps,
@@ -66,6 +68,9 @@ void if_output(hls::stream<typename CFG::in_word_t>& in, hls::stream<axis_word>&
                const typename CFG::threshold_t theta[CFG::groups_out][CFG::lanes],
                ap_uint<32>& sat) {
 #pragma HLS INLINE off
+    check_neuron_config<CFG>();
+    static_assert(CFG::dense, "output layer: a dense layer (CFG derives from dense_config)");
+    static_assert(CFG::out_c <= 65536, "output layer: the class index is sent in 16 bits");
     static typename CFG::membrane_t V[CFG::acc_depth][CFG::lanes];
     static typename CFG::acc_t acc[CFG::acc_depth][CFG::lanes];
     typename CFG::count_t counts[CFG::groups_out][CFG::lanes];

@@ -22,13 +22,12 @@
 // Iterations per step: sum over events of max(1, windows containing the position) + 1,
 // then out_h * out_w * groups.
 //
-// CFG: in_h, in_w, out_h, out_w, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left,
-//      group (G), groups, running_max, aux_bits, dx_bits, count_bits, win_addr_bits,
-//      count_trip_max, stage, in_word_t, out_word_t, count_t, step_t.
+// CFG: a max-pool's config (pool_gate_config, layer_config.h).
 #ifndef SPIKEFORGE_POOL_GATE_H_
 #define SPIKEFORGE_POOL_GATE_H_
 
 #include "forward.h"
+#include "layer_config.h"
 #include "trace.h"
 #include "types.h"
 #include "window.h"
@@ -222,6 +221,7 @@ template <class CFG>
 void pool_gate(hls::stream<typename CFG::in_word_t>& in, hls::stream<typename CFG::out_word_t>& out,
                steps_t timesteps) {
 #pragma HLS INLINE off
+    check_pool_gate_config<CFG>();
     static typename CFG::count_t counts[CFG::in_h * CFG::in_w * CFG::groups][CFG::group];
     static typename CFG::step_t spiked[CFG::group][CFG::in_h * CFG::in_w * CFG::groups];  // gate only
     static typename pool_state<CFG>::type win[CFG::out_h * CFG::out_w * CFG::groups][CFG::group];

@@ -18,9 +18,7 @@
 // lanes = G: an event of group g feeds lane group g only, one iteration per output
 // position, from weights [g][1][lanes].
 //
-// CFG: kernel_h/w, stride_h/w, pad_top/left, out_w, group_in, groups_in, groups_out,
-//      lanes, value_bits, depthwise, weight_group, weight_depth, acc_depth, acc_addr_bits,
-//      synapse_trip_max, stage, in_word_t, weight_t, acc_t.
+// CFG: a neuron layer's config (conv_config, layer_config.h).
 #ifndef SPIKEFORGE_SYNAPSE_H_
 #define SPIKEFORGE_SYNAPSE_H_
 
@@ -36,7 +34,6 @@ namespace spikeforge {
 template <class CFG, bool DEPTHWISE = CFG::depthwise>
 struct event_sums {
     typedef typename CFG::in_word_t::value_t value_t;
-    static_assert(CFG::in_word_t::value_bits == CFG::value_bits, "the word's values are value_bits wide");
     static void of(const typename CFG::in_word_t& word,
                    const typename CFG::weight_t weights[CFG::weight_group][CFG::lanes],
                    typename CFG::acc_t sums[CFG::lanes]) {

@@ -30,6 +30,7 @@ struct ap_integer<W, true> {
 
 template <int YB, int XB, int GB, int G, int VB, bool VS = false>
 struct event_word {
+    static const unsigned y_bits = YB, x_bits = XB, g_bits = GB;  // coordinate widths
     static const unsigned group = G;        // channels per word
     static const unsigned value_bits = VB;  // bits per channel
     typedef typename ap_integer<VB, VS>::type value_t;  // one channel's value

@@ -56,6 +56,16 @@ struct dense_geometry {
     }
 };
 
+// The geometry a neuron layer's config asks for (CFG::dense, layer_config.h).
+template <class CFG, bool DENSE = CFG::dense>
+struct layer_geometry {
+    typedef conv_geometry<CFG> type;
+};
+template <class CFG>
+struct layer_geometry<CFG, true> {
+    typedef dense_geometry<CFG> type;
+};
+
 }  // namespace spikeforge
 
 #endif
