@@ -4,7 +4,8 @@ vectors and the Vitis HLS Tcl.
 
     <out>/firmware/spikeforge/*.h   the hand-written library (copied from hls/include) and
                                     contract.h, the contract's STATUS flags (generated)
-    <out>/firmware/parameters.h     one config struct per stage
+    <out>/firmware/parameters.h     one config struct per stage, derived from the
+                                    library's default (layer_config.h)
     <out>/firmware/weights/wN.h     weights, biases, thresholds of stage N (and as raw
                                     wN_*.bin for g++ C simulation, see weights_io.h)
     <out>/firmware/top.h, top.cpp   snn_top: AXI4-Stream in_r/out_r, s_axi_control
