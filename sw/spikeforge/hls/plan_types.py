@@ -118,7 +118,8 @@ class NeuronPlan:
 
     @property
     def function(self) -> str:
-        """The library's process for this layer: if_conv, if_dense or if_avg_pool."""
+        """The layer kind in the library: its config derives from spikeforge::<function>_config
+        (conv, dense or avg_pool; layer_config.h)."""
         return "avg_pool" if self.depthwise else self.kind
 
     @property
