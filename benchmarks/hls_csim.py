@@ -15,7 +15,7 @@ def main() -> None:
     p = bc.parser(__doc__)
     p.add_argument("--timesteps", type=int, default=32)
     p.add_argument("--ann-images", type=int, default=1000,
-                   help="images for the hls4ml baseline (its csim runs ~20-35 images/s)")
+                   help="images for the hls4ml baseline (slow csim: docs/figures/hls_csim.md)")
     p.add_argument("--workdir", type=Path, default=Path("build/bench/hls"))
     p.set_defaults(limit=1000)
     args = p.parse_args()

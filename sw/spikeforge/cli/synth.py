@@ -40,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--router",
         default=DEFAULT_ROUTER,
         choices=ROUTERS,
-        help=f"nextpnr router (default {DEFAULT_ROUTER}: it routes the default plan in 15 to "
-        "21 minutes, where router1 had not after 26; router1 is nextpnr's own default)",
+        help=f"nextpnr router (default {DEFAULT_ROUTER}, which routed the default plan where "
+        "router1 did not finish: docs/rtl.md, tool notes; router1 is nextpnr's own default)",
     )
     parser.add_argument(
         "--seed",

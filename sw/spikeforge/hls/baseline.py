@@ -1,8 +1,8 @@
 """The ANN baseline: the same Keras model through hls4ml (io_stream), C-simulated with
 g++, so that the SNN core's accuracy can be put beside a conventional HLS accelerator's.
 
-hls4ml's C simulation predicts one image per call on one thread (~20-35 images/s for
-the MNIST CNN): run it on a slice of the test set.
+hls4ml's C simulation predicts one image per call on one thread (its speed on the MNIST
+CNN: docs/figures/hls_csim.md): run it on a slice of the test set.
 """
 
 from __future__ import annotations

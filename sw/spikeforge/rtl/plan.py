@@ -13,10 +13,9 @@
   most one step ahead of the others, so a step's events should load them alike).
 * **tile** ``(TY, TX)``: the neuron unit integrates and fires ``TY x TX`` output positions
   (all channels) per cycle: the largest part of the gate window, inside the fire lanes,
-  with each member in its own bank (``TY <= PY``, ``TX <= PX``). 32 fire lanes (conv2 of the
-  MNIST network firing one position a cycle instead of two) take the same cycles at T = 4
-  and 10% fewer LUTs, but nextpnr did not route them on an ECP5-85K (docs/rtl.md), so the
-  default stays at 64, the plan with a measured clock.
+  with each member in its own bank (``TY <= PY``, ``TX <= PX``). The default stays at 64
+  fire lanes, the plan with a measured clock: 32 save LUTs but did not route on an
+  ECP5-85K (docs/rtl.md, "Fire lanes").
 * **double buffer**: two sets of current banks, so that the synapse array accumulates step
   t + 1 (the analog layer: the next image) while the neuron unit fires step t from the
   other set. Twice the current memory; without it the two alternate.

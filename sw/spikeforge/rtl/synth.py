@@ -6,7 +6,7 @@
   25k/45k/85k that fits the synthesized cell counts), giving a real post-route Fmax.
 
 Both tools run from the YoWASP wheels (WebAssembly builds, single-threaded: a big core
-takes many minutes; the first run compiles the WebAssembly, about a minute).
+takes many minutes, and the first run compiles the WebAssembly; docs/rtl.md, tool notes).
 """
 
 from __future__ import annotations
