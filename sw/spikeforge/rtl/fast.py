@@ -29,23 +29,27 @@ from ..simulator import check_images
 from ..verify import BackendResult
 from .generate import TOP, RtlBuild, generate
 from .plan import StagePlan
-from .runner import LIB_CACHE as LIB_CACHE_ROOT
 from .runner import (
+    ASSERTION_FLAGS,
     MAKE_FIXES,
     SMALL_NEURONS,
     RtlRun,
     RtlSimError,
+    failure_report,
     fill_cache,
     sim_dir,
     verilator_bin,
 )
+from .runner import LIB_CACHE as LIB_CACHE_ROOT
 
 HARNESS = "harness.cpp"
 PROGRAM = "sf_fast"
 KIND = "fast RTL harness"
 RUN_SIZE = 50  # images per ap_start unless given: the cocotb path's chunk (runner.py)
 TIMEOUT_CYCLES = 200_000  # per result frame: the cocotb bench's 2 ms at its 10 ns clock
-VERILATOR_FLAGS = ("-O3", "--x-initial", "0", "-Wno-fatal", "--timescale", "1ns/1ps")
+VERILATOR_FLAGS = (
+    "-O3", "--x-initial", "0", "-Wno-fatal", "--timescale", "1ns/1ps", *ASSERTION_FLAGS
+)
 # the model's C++ at -O2: -O3 was no faster, and --threads 2 many times slower beside
 # another job on 2 cores (docs/rtl.md, "Fast regression path"); small networks at -O0,
 # which builds several times faster
@@ -162,9 +166,12 @@ def run_harness(
             for line in process.stdout:
                 if line.startswith("progress "):
                     bar.update(int(line.split()[1]) - bar.n)
+                else:  # the model's own messages (a failed assertion) go to the log
+                    errors.write(line)
+                    errors.flush()
             code = process.wait()
         if code != 0 or not out.is_file():
-            raise RtlSimError(f"the fast harness failed (exit {code}); {log}:\n{_tail(log)}")
+            raise RtlSimError(failure_report(f"the fast harness failed (exit {code})", log))
         registers = json.loads(out.read_text())
         words = np.fromfile(out.with_name(out.name + ".words"), dtype="<u4")
     return _backend_result(words, registers, timesteps, net.num_classes), registers

