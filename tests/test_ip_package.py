@@ -21,6 +21,7 @@ from spikeforge.cli import main as spikeforge
 from spikeforge.driver import hwinfo
 from spikeforge.netfile import build_id, save_network
 from spikeforge.rtl.generate import rtl_dir, rtl_sources
+from spikeforge.rtl.stages import build_stages
 from spikeforge.vivado.timing import read_timing
 from vivado_recorder import Recording, needs_tclsh, record_tcl
 
@@ -100,9 +101,9 @@ def sf_core_ports() -> set[str]:
 
 
 def readmem_suffixes() -> set[str]:
-    """The memory-file suffixes the RTL's $readmemh calls read (per stage)."""
-    text = "".join(p.read_text() for p in rtl_sources())
-    return set(re.findall(r'\$readmemh\(\{[^}]*"(_\w+\.hex)"\}', text))
+    """The memory-file suffixes sf_stage passes its modules (``{STEM, "_w.hex"}``)."""
+    text = (rtl_dir() / "sf_stage.sv").read_text()
+    return set(re.findall(r'\{STEM, "(_\w+\.hex)"\}', text))
 
 
 @needs_tclsh
@@ -127,9 +128,10 @@ def test_packaging_tcl_declares_the_contract(rtl_repo, tmp_path):
     names = {Path(m).name for m in mem}
     suffixes = readmem_suffixes()
     assert "_w.hex" in suffixes and len(suffixes) >= 9
-    for index, layer in enumerate(net.neuron_layers):
-        # the flatten table only for a dense stage (sf_synapse reads it under S_DENSE)
-        wanted = suffixes - ({"_flat.hex"} if layer.kind != "dense" else set())
+    for index, stage in enumerate(build_stages(net)):
+        # the flatten table only for a dense stage, the gate's only for a gated one
+        wanted = suffixes - ({"_flat.hex"} if not stage.dense else set())
+        wanted -= {"_gr.hex", "_gc.hex"} if not stage.gates else set()
         assert {f"s{index:02d}{suffix}" for suffix in wanted} <= names
     assert property_of(recording, "top", "sources_1") == "sf_core"
     for group in ("xilinx_anylanguagesynthesis", "xilinx_anylanguagebehavioralsimulation"):

@@ -23,20 +23,34 @@
 `default_nettype none
 
 module sf_gate #(
-    parameter int L = 0,  // stage index into sf_params, 0 .. NS-1
+    // the layer (sf_stage passes its slice of sf_params)
+    parameter int CO = 1,             // channels
+    parameter int TY = 1,             // fire tile rows and columns
+    parameter int TX = 1,
+    parameter int TILES_Y = 1,        // fire tiles per pass (rows, columns)
+    parameter int TILES_X = 1,
+    parameter int POOL_ROWS = 1,      // pool window
+    parameter int POOL_COLS = 1,
+    parameter int GATE_ROWS = 1,      // gate output (pooled) rows and columns
+    parameter int GATE_COLS = 1,
+    // window banks: WINDOW_BANK_ROWS x WINDOW_BANK_COLS memories of window states, each
+    // WINDOW_DEPTH_Y x WINDOW_DEPTH_X words
+    parameter int WINDOW_BANK_ROWS = 1,
+    parameter int WINDOW_BANK_COLS = 1,
+    parameter int WINDOW_DEPTH_Y = 1,
+    parameter int WINDOW_DEPTH_X = 1,
+    parameter int RUNNING_MAX = 0,    // 1: running max, 0: gate (first highest count wins)
+    parameter int NB = 8,             // spike count bits
+    parameter int EYB = 1,            // coordinate bits of emitted events
+    parameter int EXB = 1,
+    // $readmemh files (generated: sw/spikeforge/rtl/params.py)
+    parameter ROW_TABLE_FILE = "",  // per tile row: each window bank row's window and members
+    parameter COL_TABLE_FILE = "",  // per tile column: the same for columns
     // derived (do not override)
-    localparam int CO = int'(sf_params::S_CO[32*L+:32]),  // channels
-    localparam int TY = int'(sf_params::S_TY[32*L+:32]),  // tile rows
-    localparam int TX = int'(sf_params::S_TX[32*L+:32]),  // tile columns
     localparam int TP = TY * TX,
-    localparam int GBY = int'(sf_params::S_GBY[32*L+:32]),  // window bank rows
-    localparam int GBX = int'(sf_params::S_GBX[32*L+:32]),  // window bank columns
-    localparam int GB = GBY * GBX,
-    localparam int TYB = sf_params::bits(int'(sf_params::S_NTY[32*L+:32])),
-    localparam int TXB = sf_params::bits(int'(sf_params::S_NTX[32*L+:32])),
-    localparam int NB = sf_params::NB,
-    localparam int EYB = sf_params::EYB,
-    localparam int EXB = sf_params::EXB
+    localparam int GB = WINDOW_BANK_ROWS * WINDOW_BANK_COLS,
+    localparam int TYB = sf_util::bits(TILES_Y),
+    localparam int TXB = sf_util::bits(TILES_X)
 ) (
     input  wire logic                 clk,
     input  wire logic                 rst,
@@ -57,42 +71,33 @@ module sf_gate #(
     output logic      [GB*EXB-1:0]    o_x,
     output logic      [GB*CO-1:0]     o_mask
 );
-  localparam int NTY = int'(sf_params::S_NTY[32*L+:32]);  // fire tile rows
-  localparam int NTX = int'(sf_params::S_NTX[32*L+:32]);  // fire tile columns
-  localparam int GNAY = int'(sf_params::S_GNAY[32*L+:32]);  // window bank depth (rows)
-  localparam int GNAX = int'(sf_params::S_GNAX[32*L+:32]);  // window bank depth (columns)
-  localparam int GH = int'(sf_params::S_GH[32*L+:32]);  // gate output rows
-  localparam int GW = int'(sf_params::S_GW[32*L+:32]);  // gate output columns
-  localparam int PH = int'(sf_params::S_GPH[32*L+:32]);  // pool rows
-  localparam int PW = int'(sf_params::S_GPW[32*L+:32]);  // pool columns
-  localparam int PB = sf_params::bits(PH * PW);  // position inside a window
-  localparam int WXB = sf_params::bits(PW);
-  localparam int GAXB = sf_params::bits(GNAX);
-  localparam int GOYB = sf_params::bits(GH), GOXB = sf_params::bits(GW);
-  localparam int GAB = sf_params::bits(GNAY * GNAX);  // window bank address
+  localparam int POS_BITS = sf_util::bits(POOL_ROWS * POOL_COLS);  // position inside a window
+  localparam int WIN_COL_BITS = sf_util::bits(POOL_COLS);
+  localparam int WIN_COL_ADDR_BITS = sf_util::bits(WINDOW_DEPTH_X);
+  localparam int OUT_ROW_BITS = sf_util::bits(GATE_ROWS), OUT_COL_BITS = sf_util::bits(GATE_COLS);
+  localparam int WIN_ADDR_BITS = sf_util::bits(WINDOW_DEPTH_Y * WINDOW_DEPTH_X);  // window bank address
   // table layouts (LSB first), per window bank: valid, first, address, coordinate, then
   // per tile member: inside, offset; the row table's address and offsets come multiplied
-  // by GNAX and PW (adds, no multipliers)
-  localparam int RBW = 2 + GAB + GOYB + TY * (1 + PB);
-  localparam int CBW = 2 + GAXB + GOXB + TX * (1 + WXB);
-  localparam int SWD = NB + PB + NB;  // per channel: M, P, G
+  // by WINDOW_DEPTH_X and POOL_COLS (adds, no multipliers)
+  localparam int ROW_ENTRY_BITS = 2 + WIN_ADDR_BITS + OUT_ROW_BITS + TY * (1 + POS_BITS);
+  localparam int COL_ENTRY_BITS = 2 + WIN_COL_ADDR_BITS + OUT_COL_BITS + TX * (1 + WIN_COL_BITS);
+  localparam int STATE_BITS = NB + POS_BITS + NB;  // per channel: M, P, G
 
-  if (L < 0 || L >= sf_params::NS) begin : g_bad_l
-    $error("sf_gate: L outside 0 .. NS-1");
-  end
-  if (GB < 1 || PH < 1 || PW < 1) begin : g_bad_geometry
+  if (GB < 1 || POOL_ROWS < 1 || POOL_COLS < 1) begin : g_bad_geometry
     $error("sf_gate: window banks and pool must be >= 1");
   end
 
-  logic [GBY*RBW-1:0] rtab[0:NTY-1];
-  logic [GBX*CBW-1:0] ctab[0:NTX-1];
-  initial begin
-    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_gr.hex"}, rtab);
-    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_gc.hex"}, ctab);
+  logic [WINDOW_BANK_ROWS*ROW_ENTRY_BITS-1:0] rtab[0:TILES_Y-1];
+  logic [WINDOW_BANK_COLS*COL_ENTRY_BITS-1:0] ctab[0:TILES_X-1];
+  if (ROW_TABLE_FILE != "") begin : g_load_rtab
+    initial $readmemh(ROW_TABLE_FILE, rtab);
+  end
+  if (COL_TABLE_FILE != "") begin : g_load_ctab
+    initial $readmemh(COL_TABLE_FILE, ctab);
   end
   // ---- P: tables and the tile's best member per window bank and channel ----
-  logic [GBY*RBW-1:0] rent;
-  logic [GBX*CBW-1:0] cent;
+  logic [WINDOW_BANK_ROWS*ROW_ENTRY_BITS-1:0] rent;
+  logic [WINDOW_BANK_COLS*COL_ENTRY_BITS-1:0] cent;
   assign rent = rtab[32'(i_ty)];
   assign cent = ctab[32'(i_tx)];
   logic p_step_q, p_eos_q, p_first_q;
@@ -133,47 +138,47 @@ module sf_gate #(
   assign o_eos = f_eos_q;
   assign o_held = 2'(p_step_q) + 2'(r_step_q) + 2'(f_step_q);
 
-  for (genvar gy = 0; gy < GBY; gy++) begin : g_gy
-    for (genvar gx = 0; gx < GBX; gx++) begin : g_gx
-      localparam int G = gy * GBX + gx;
-      localparam int RO = gy * RBW, CO_ = gx * CBW;
+  for (genvar gy = 0; gy < WINDOW_BANK_ROWS; gy++) begin : g_gy
+    for (genvar gx = 0; gx < WINDOW_BANK_COLS; gx++) begin : g_gx
+      localparam int G = gy * WINDOW_BANK_COLS + gx;
+      localparam int ROW_OFS = gy * ROW_ENTRY_BITS, COL_OFS = gx * COL_ENTRY_BITS;
       logic bank_q, fresh_q;
-      logic [GAB-1:0] addr_q;
+      logic [WIN_ADDR_BITS-1:0] addr_q;
       logic [EYB-1:0] oy_q;
       logic [EXB-1:0] ox_q;
       logic [CO-1:0] found_q;
       logic [CO*NB-1:0] best_q;
-      logic [CO*PB-1:0] best_pos_q;
-      logic [GAB-1:0] p_addr;
+      logic [CO*POS_BITS-1:0] best_pos_q;
+      logic [WIN_ADDR_BITS-1:0] p_addr;
       logic p_bank;
-      assign p_addr = rent[RO+2+:GAB] + GAB'(cent[CO_+2+:GAXB]);
-      assign p_bank = i_valid && rent[RO] && cent[CO_];
+      assign p_addr = rent[ROW_OFS+2+:WIN_ADDR_BITS] + WIN_ADDR_BITS'(cent[COL_OFS+2+:WIN_COL_ADDR_BITS]);
+      assign p_bank = i_valid && rent[ROW_OFS] && cent[COL_OFS];
       always_ff @(posedge clk) begin
         bank_q <= p_bank;
-        fresh_q <= rent[RO+1] && cent[CO_+1];
+        fresh_q <= rent[ROW_OFS+1] && cent[COL_OFS+1];
         addr_q <= p_addr;
-        oy_q <= EYB'(rent[RO+2+GAB+:GOYB]);
-        ox_q <= EXB'(cent[CO_+2+GAXB+:GOXB]);
+        oy_q <= EYB'(rent[ROW_OFS+2+WIN_ADDR_BITS+:OUT_ROW_BITS]);
+        ox_q <= EXB'(cent[COL_OFS+2+WIN_COL_ADDR_BITS+:OUT_COL_BITS]);
       end
       for (genvar c = 0; c < CO; c++) begin : g_best
         // the first highest count among the tile's spiking members inside the window
         // (members come in row-major order, as their window positions do)
         logic found;
         logic [NB-1:0] best;
-        logic [PB-1:0] best_pos;
+        logic [POS_BITS-1:0] best_pos;
         always_comb begin
           found = 1'b0;
           best = '0;
           best_pos = '0;
           for (int dy = 0; dy < TY; dy++) begin
             for (int dx = 0; dx < TX; dx++) begin
-              if (rent[RO+2+GAB+GOYB+dy*(1+PB)] && cent[CO_+2+GAXB+GOXB+dx*(1+WXB)] &&
+              if (rent[ROW_OFS+2+WIN_ADDR_BITS+OUT_ROW_BITS+dy*(1+POS_BITS)] && cent[COL_OFS+2+WIN_COL_ADDR_BITS+OUT_COL_BITS+dx*(1+WIN_COL_BITS)] &&
                   i_spike[(dy*TX+dx)*CO+c] &&
                   (!found || i_count[((dy*TX+dx)*CO+c)*NB+:NB] > best)) begin
                 found = 1'b1;
                 best = i_count[((dy*TX+dx)*CO+c)*NB+:NB];
-                best_pos = rent[RO+2+GAB+GOYB+dy*(1+PB)+1+:PB] +
-                           PB'(cent[CO_+2+GAXB+GOXB+dx*(1+WXB)+1+:WXB]);
+                best_pos = rent[ROW_OFS+2+WIN_ADDR_BITS+OUT_ROW_BITS+dy*(1+POS_BITS)+1+:POS_BITS] +
+                           POS_BITS'(cent[COL_OFS+2+WIN_COL_ADDR_BITS+OUT_COL_BITS+dx*(1+WIN_COL_BITS)+1+:WIN_COL_BITS]);
               end
             end
           end
@@ -181,25 +186,25 @@ module sf_gate #(
         always_ff @(posedge clk) begin
           found_q[c] <= found;
           best_q[c*NB+:NB] <= best;
-          best_pos_q[c*PB+:PB] <= best_pos;
+          best_pos_q[c*POS_BITS+:POS_BITS] <= best_pos;
         end
       end
 
       // ---- R: the window's state, read at the tile's address as it arrives (the memory's
       // address register is P's) and registered as it comes out ----
-      logic [CO*SWD-1:0] mem[0:GNAY*GNAX-1];
-      logic [CO*SWD-1:0] rd_q, state_q, wd, wd_q, wd2_q;
+      logic [CO*STATE_BITS-1:0] mem[0:WINDOW_DEPTH_Y*WINDOW_DEPTH_X-1];
+      logic [CO*STATE_BITS-1:0] rd_q, state_q, wd, wd_q, wd2_q;
       // the state reaches E after two more writes: the one of the tile in E while this
       // tile's address went in (fwd2, its state wd2) and the one while it was read (fwd,
       // wd) take the place of the stale read
       logic fwd_p_q, fwd2_q, fwd_q;
       logic r_bank_q, r_fresh_q;
-      logic [GAB-1:0] r_addr_q;
+      logic [WIN_ADDR_BITS-1:0] r_addr_q;
       logic [EYB-1:0] r_oy_q;
       logic [EXB-1:0] r_ox_q;
       logic [CO-1:0] r_found_q;
       logic [CO*NB-1:0] r_best_q;
-      logic [CO*PB-1:0] r_best_pos_q;
+      logic [CO*POS_BITS-1:0] r_best_pos_q;
       always_ff @(posedge clk) begin
         rd_q <= mem[p_addr];
         state_q <= rd_q;
@@ -222,7 +227,7 @@ module sf_gate #(
       assign e_x[G*EXB+:EXB] = r_ox_q;
 
       // ---- E: compare with the tile's best and write the window's state ----
-      logic [CO*SWD-1:0] state;
+      logic [CO*STATE_BITS-1:0] state;
       logic fresh;
       logic [CO-1:0] emit;
       assign fresh = r_first_q && r_fresh_q;
@@ -231,21 +236,21 @@ module sf_gate #(
       assign e_mask[G*CO+:CO] = emit;
       for (genvar c = 0; c < CO; c++) begin : g_ch
         logic [NB-1:0] m_old, g_old, best, m_new, g_new;
-        logic [PB-1:0] p_old, best_pos, p_new;
+        logic [POS_BITS-1:0] p_old, best_pos, p_new;
         logic take;
         assign best = r_best_q[c*NB+:NB];
-        assign best_pos = r_best_pos_q[c*PB+:PB];
-        assign m_old = fresh ? '0 : state[c*SWD+:NB];
-        assign p_old = fresh ? '0 : state[c*SWD+NB+:PB];
-        assign g_old = fresh ? '0 : state[c*SWD+NB+PB+:NB];
+        assign best_pos = r_best_pos_q[c*POS_BITS+:POS_BITS];
+        assign m_old = fresh ? '0 : state[c*STATE_BITS+:NB];
+        assign p_old = fresh ? '0 : state[c*STATE_BITS+NB+:POS_BITS];
+        assign g_old = fresh ? '0 : state[c*STATE_BITS+NB+POS_BITS+:NB];
         assign take = r_found_q[c] &&
                       (best > m_old ||
-                       (sf_params::RUNNING_MAX == 0 && best == m_old && best_pos < p_old));
+                       (RUNNING_MAX == 0 && best == m_old && best_pos < p_old));
         assign m_new = take ? best : m_old;
         assign p_new = take ? best_pos : p_old;
         assign g_new = take ? r_tag_q : g_old;
         assign emit[c] = take && g_old != r_tag_q;
-        assign wd[c*SWD+:SWD] = {g_new, p_new, m_new};
+        assign wd[c*STATE_BITS+:STATE_BITS] = {g_new, p_new, m_new};
       end
       always_ff @(posedge clk) begin
         if (r_bank_q) mem[r_addr_q] <= wd;

@@ -49,9 +49,9 @@ module sf_input #(
   localparam int C = sf_params::IN_C;  // input channels
   localparam int PIXELS = H * W * C;  // input elements
   localparam int EPB = 32 / EB;  // elements per beat
-  localparam int LB = sf_params::bits(EPB);  // element index within a beat
+  localparam int LB = sf_util::bits(EPB);  // element index within a beat
   localparam int BEATS = sf_params::BEATS;  // ceil(PIXELS / EPB)
-  localparam int BB_ = sf_params::bits(BEATS + 1);  // beat index and count
+  localparam int BB_ = sf_util::bits(BEATS + 1);  // beat index and count
   localparam int POISSON = sf_params::POISSON;
 
   if (EB != 8 && EB != 16) begin : g_bad_eb

@@ -15,24 +15,42 @@
 `default_nettype none
 
 module sf_neuron #(
-    parameter int L = 0,  // stage index into sf_params, 0 .. NS-1
+    // the layer (sf_stage passes its slice of sf_params)
+    parameter int CO = 1,            // output channels
+    parameter int CB = 16,           // current bits
+    parameter int OUT_ROWS = 1,      // output positions
+    parameter int OUT_COLS = 1,
+    parameter int TY = 1,            // fire tile: TY x TX positions, all CO channels
+    parameter int TX = 1,
+    parameter int TILES_Y = 1,       // fire tiles per pass (rows, columns)
+    parameter int TILES_X = 1,
+    parameter int TILE_ORIGIN_Y = 0,  // aligned tiles: bank of the tile's first member
+    parameter int TILE_ORIGIN_X = 0,
+    parameter int BANK_ROWS = 1,     // the synapse array's current banks
+    parameter int BANK_COLS = 1,
+    parameter int BANK_DEPTH_Y = 1,
+    parameter int BANK_DEPTH_X = 1,
+    parameter int NSET = 1,          // current sets: 1 or 2
+    parameter int KEEP_COUNTS = 0,   // 1: store the spike counts (a gate or the class layer)
+    parameter int NB = 8,            // spike count bits
+    parameter int VB = 16,           // membrane bits
+    parameter int SB = 20,           // V + I + b before the clamp (> VB, > CB, <= 64)
+    parameter int EYB = 1,           // coordinate bits of emitted events
+    parameter int EXB = 1,
+    parameter int RESET_ZERO = 0,    // 1: reset to zero, 0: by subtraction
+    // per-channel constants, channel c at [64*c +: 64] (two's complement)
+    parameter logic [64*CO-1:0] THETA = '0,
+    parameter logic [64*CO-1:0] BIAS = '0,
+    parameter logic [64*CO-1:0] V_INIT = '0,
+    // $readmemh files (generated: sw/spikeforge/rtl/params.py)
+    parameter ROW_TILES_FILE = "",  // per tile row: each member row's bank, address, row
+    parameter COL_TILES_FILE = "",  // per tile column: the same for columns
     // derived (do not override)
-    localparam int CO = int'(sf_params::S_CO[32*L+:32]),  // channels
-    localparam int CB = int'(sf_params::S_CB[32*L+:32]),  // current bits
-    localparam int TY = int'(sf_params::S_TY[32*L+:32]),  // tile rows
-    localparam int TX = int'(sf_params::S_TX[32*L+:32]),  // tile columns
     localparam int TP = TY * TX,  // tile members
-    localparam int NBK = int'(sf_params::S_PY[32*L+:32]) * int'(sf_params::S_PX[32*L+:32]),
-    localparam int DAB = sf_params::bits(
-        int'(sf_params::S_NAY[32*L+:32]) * int'(sf_params::S_NAX[32*L+:32])
-    ),
-    localparam int NSET = int'(sf_params::S_NSET[32*L+:32]),  // current sets
-    localparam int TYB = sf_params::bits(int'(sf_params::S_NTY[32*L+:32])),  // tile row bits
-    localparam int TXB = sf_params::bits(int'(sf_params::S_NTX[32*L+:32])),  // tile col bits
-    localparam int NB = sf_params::NB,  // spike count bits
-    localparam int VB = sf_params::VB,  // membrane bits
-    localparam int EYB = sf_params::EYB,  // coordinate bits of emitted events
-    localparam int EXB = sf_params::EXB
+    localparam int NBK = BANK_ROWS * BANK_COLS,
+    localparam int DAB = sf_util::bits(BANK_DEPTH_Y * BANK_DEPTH_X),  // bank address bits
+    localparam int TYB = sf_util::bits(TILES_Y),  // tile row bits
+    localparam int TXB = sf_util::bits(TILES_X)  // tile column bits
 ) (
     input  wire logic                  clk,
     input  wire logic                  rst,
@@ -66,44 +84,32 @@ module sf_neuron #(
     output logic                       r_last,
     output logic      [7:0]            sat_inc      // clamp events of the tile in S4
 );
-  // ---- parameters of this stage ----
-  localparam int PY = int'(sf_params::S_PY[32*L+:32]);  // bank rows
-  localparam int PX = int'(sf_params::S_PX[32*L+:32]);  // bank columns
-  localparam int NAX = int'(sf_params::S_NAX[32*L+:32]);  // bank depth along columns
-  localparam int NTY = int'(sf_params::S_NTY[32*L+:32]);  // tile rows
-  localparam int NTX = int'(sf_params::S_NTX[32*L+:32]);  // tile columns
-  localparam int HO = int'(sf_params::S_HO[32*L+:32]);  // output rows
-  localparam int WO = int'(sf_params::S_WO[32*L+:32]);  // output columns
-  localparam int KEEPN = int'(sf_params::S_KEEPN[32*L+:32]);  // store counts (gate/final)
-  localparam int BASE = int'(sf_params::S_CH_BASE[32*L+:32]);  // first channel constant
-  localparam int NT = NTY * NTX;  // tiles per pass
-  localparam int TIB = sf_params::bits(NT + 1);  // tile index, NT = the end token
-  localparam int SB = sf_params::SB;  // V + I + b without overflow
+  localparam int TILES = TILES_Y * TILES_X;  // tiles per pass
+  localparam int TILE_INDEX_BITS = sf_util::bits(TILES + 1);  // tile index, TILES = the end token
   // table layouts (LSB first), per member: valid, bank, address, coordinate; the row
-  // table's bank and address come multiplied by PX and NAX (adds, no multipliers)
-  localparam int RBB = sf_params::bits(NBK), CBB = sf_params::bits(PX);
-  localparam int XAB = sf_params::bits(NAX);
-  localparam int OYB = sf_params::bits(HO), OXB = sf_params::bits(WO);
-  localparam int RMW = 1 + RBB + DAB + OYB, CMW = 1 + CBB + XAB + OXB;
+  // table's bank and address come multiplied by BANK_COLS and BANK_DEPTH_X (adds, no multipliers)
+  localparam int ROW_BANK_BITS = sf_util::bits(NBK), COL_BANK_BITS = sf_util::bits(BANK_COLS);
+  localparam int COL_ADDR_BITS = sf_util::bits(BANK_DEPTH_X);
+  localparam int OUT_ROW_BITS = sf_util::bits(OUT_ROWS), OUT_COL_BITS = sf_util::bits(OUT_COLS);
+  localparam int ROW_ENTRY_BITS = 1 + ROW_BANK_BITS + DAB + OUT_ROW_BITS, COL_ENTRY_BITS = 1 + COL_BANK_BITS + COL_ADDR_BITS + OUT_COL_BITS;
   // membrane range, spelled out bit by bit (yosys mis-evaluates a negated size cast)
   localparam logic signed [SB-1:0] VMAX = {{(SB - VB + 1) {1'b0}}, {(VB - 1) {1'b1}}};
   localparam logic signed [SB-1:0] VMIN = {{(SB - VB + 1) {1'b1}}, {(VB - 1) {1'b0}}};
 
-  if (L < 0 || L >= sf_params::NS) begin : g_bad_l
-    $error("sf_neuron: L outside 0 .. NS-1");
-  end
-  if (TY > PY || TX > PX || TP * CO > 255) begin : g_bad_tile
-    $error("sf_neuron: tile members need distinct banks (TY <= PY, TX <= PX), <= 255 lanes");
+  if (TY > BANK_ROWS || TX > BANK_COLS || TP * CO > 255) begin : g_bad_tile
+    $error("sf_neuron: tile members need distinct banks (TY <= BANK_ROWS, TX <= BANK_COLS), <= 255 lanes");
   end
   if (SB > 64 || SB <= VB || SB <= CB) begin : g_bad_width
     $error("sf_neuron: SB must exceed VB and CB, and be at most 64");
   end
 
-  logic [TY*RMW-1:0] rtab[0:NTY-1];
-  logic [TX*CMW-1:0] ctab[0:NTX-1];
-  initial begin
-    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_nur.hex"}, rtab);
-    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_nuc.hex"}, ctab);
+  logic [TY*ROW_ENTRY_BITS-1:0] rtab[0:TILES_Y-1];
+  logic [TX*COL_ENTRY_BITS-1:0] ctab[0:TILES_X-1];
+  if (ROW_TILES_FILE != "") begin : g_load_rtab
+    initial $readmemh(ROW_TILES_FILE, rtab);
+  end
+  if (COL_TILES_FILE != "") begin : g_load_ctab
+    initial $readmemh(COL_TILES_FILE, ctab);
   end
 
   // ---- I: issue (tile counter and tables) ----
@@ -111,13 +117,13 @@ module sf_neuron #(
   logic [NB-1:0] tag_q;
   logic [TYB-1:0] ty_q;
   logic [TXB-1:0] tx_q;
-  logic [TIB-1:0] ti_q;
+  logic [TILE_INDEX_BITS-1:0] ti_q;
   logic vr_q, va_q, vd_q, v1_q, v2_q, v3_q, v4_q;
   logic issue, issue_eos;
   logic [2:0] inflight;
   assign inflight = 3'(vr_q) + 3'(va_q) + 3'(vd_q) + 3'(v1_q) + 3'(v2_q) + 3'(v3_q) + 3'(v4_q);
   assign issue = active_q && (out_free > 9'(inflight));
-  assign issue_eos = ti_q == TIB'(NT);
+  assign issue_eos = ti_q == TILE_INDEX_BITS'(TILES);
   assign issuing = active_q;
   assign busy = active_q || vr_q || va_q || vd_q || v1_q || v2_q || v3_q || v4_q;
 
@@ -137,26 +143,26 @@ module sf_neuron #(
     end else if (issue) begin
       if (issue_eos) active_q <= 1'b0;
       ti_q <= ti_q + 1'b1;
-      if (tx_q == TXB'(NTX - 1)) begin
+      if (tx_q == TXB'(TILES_X - 1)) begin
         tx_q <= '0;
         ty_q <= ty_q + 1'b1;
       end else tx_q <= tx_q + 1'b1;
     end
   end
 
-  logic [TY*RMW-1:0] rent;
-  logic [TX*CMW-1:0] cent;
+  logic [TY*ROW_ENTRY_BITS-1:0] rent;
+  logic [TX*COL_ENTRY_BITS-1:0] cent;
   assign rent = rtab[issue_eos ? 0 : 32'(ty_q)];
   assign cent = ctab[issue_eos ? 0 : 32'(tx_q)];
 
   // registered per member: valid, bank row/column, bank address
   logic eosr_q;
-  logic [TIB-1:0] tir_q;
+  logic [TILE_INDEX_BITS-1:0] tir_q;
   logic [TYB-1:0] tyr_q;
   logic [TXB-1:0] txr_q;
   logic [TP-1:0] mvr_q;
-  logic [TP*RBB-1:0] mrb_q;
-  logic [TP*CBB-1:0] mcb_q;
+  logic [TP*ROW_BANK_BITS-1:0] mrb_q;
+  logic [TP*COL_BANK_BITS-1:0] mcb_q;
   logic [TP*DAB-1:0] maddr_q;
   logic [TY*EYB-1:0] oyr_q, oy1_q, oy2_q, oy3_q;
   logic [TX*EXB-1:0] oxr_q, ox1_q, ox2_q, ox3_q;
@@ -164,18 +170,18 @@ module sf_neuron #(
     for (genvar dx = 0; dx < TX; dx++) begin : g_mx
       localparam int M = dy * TX + dx;
       always_ff @(posedge clk) begin
-        mvr_q[M] <= rent[dy*RMW] && cent[dx*CMW] && !issue_eos;
-        mrb_q[M*RBB+:RBB] <= rent[dy*RMW+1+:RBB];
-        mcb_q[M*CBB+:CBB] <= cent[dx*CMW+1+:CBB];
-        maddr_q[M*DAB+:DAB] <= rent[dy*RMW+1+RBB+:DAB] + DAB'(cent[dx*CMW+1+CBB+:XAB]);
+        mvr_q[M] <= rent[dy*ROW_ENTRY_BITS] && cent[dx*COL_ENTRY_BITS] && !issue_eos;
+        mrb_q[M*ROW_BANK_BITS+:ROW_BANK_BITS] <= rent[dy*ROW_ENTRY_BITS+1+:ROW_BANK_BITS];
+        mcb_q[M*COL_BANK_BITS+:COL_BANK_BITS] <= cent[dx*COL_ENTRY_BITS+1+:COL_BANK_BITS];
+        maddr_q[M*DAB+:DAB] <= rent[dy*ROW_ENTRY_BITS+1+ROW_BANK_BITS+:DAB] + DAB'(cent[dx*COL_ENTRY_BITS+1+COL_BANK_BITS+:COL_ADDR_BITS]);
       end
     end
   end
   for (genvar dy = 0; dy < TY; dy++) begin : g_oy
-    always_ff @(posedge clk) oyr_q[dy*EYB+:EYB] <= EYB'(rent[dy*RMW+1+RBB+DAB+:OYB]);
+    always_ff @(posedge clk) oyr_q[dy*EYB+:EYB] <= EYB'(rent[dy*ROW_ENTRY_BITS+1+ROW_BANK_BITS+DAB+:OUT_ROW_BITS]);
   end
   for (genvar dx = 0; dx < TX; dx++) begin : g_ox
-    always_ff @(posedge clk) oxr_q[dx*EXB+:EXB] <= EXB'(cent[dx*CMW+1+CBB+XAB+:OXB]);
+    always_ff @(posedge clk) oxr_q[dx*EXB+:EXB] <= EXB'(cent[dx*COL_ENTRY_BITS+1+COL_BANK_BITS+COL_ADDR_BITS+:OUT_COL_BITS]);
   end
   always_ff @(posedge clk) begin
     if (rst) vr_q <= 1'b0;
@@ -192,7 +198,7 @@ module sf_neuron #(
       syn_addr[b*DAB+:DAB] = '0;
       syn_last[b] = 1'b0;
       for (int m = 0; m < TP; m++) begin
-        if (mvr_q[m] && 32'(mrb_q[m*RBB+:RBB]) + 32'(mcb_q[m*CBB+:CBB]) == b) begin
+        if (mvr_q[m] && 32'(mrb_q[m*ROW_BANK_BITS+:ROW_BANK_BITS]) + 32'(mcb_q[m*COL_BANK_BITS+:COL_BANK_BITS]) == b) begin
           syn_addr[b*DAB+:DAB] = maddr_q[m*DAB+:DAB];
           syn_last[b] = vr_q && last_read_q;
         end
@@ -201,12 +207,12 @@ module sf_neuron #(
   end
   // ---- A: the banks register the read addresses; the rest of the tile waits here ----
   logic eosa_q;
-  logic [TIB-1:0] tia_q;
+  logic [TILE_INDEX_BITS-1:0] tia_q;
   logic [TYB-1:0] tya_q;
   logic [TXB-1:0] txa_q;
   logic [TP-1:0] mva_q;
-  logic [TP*RBB-1:0] mrba_q;
-  logic [TP*CBB-1:0] mcba_q;
+  logic [TP*ROW_BANK_BITS-1:0] mrba_q;
+  logic [TP*COL_BANK_BITS-1:0] mcba_q;
   logic [TY*EYB-1:0] oya_q;
   logic [TX*EXB-1:0] oxa_q;
   always_ff @(posedge clk) begin
@@ -224,12 +230,12 @@ module sf_neuron #(
   end
   // ---- D: the bank words arrive (synchronous reads) ----
   logic eosd_q;
-  logic [TIB-1:0] tid_q;
+  logic [TILE_INDEX_BITS-1:0] tid_q;
   logic [TYB-1:0] tyd_q;
   logic [TXB-1:0] txd_q;
   logic [TP-1:0] mvd_q;
-  logic [TP*RBB-1:0] mrbd_q;
-  logic [TP*CBB-1:0] mcbd_q;
+  logic [TP*ROW_BANK_BITS-1:0] mrbd_q;
+  logic [TP*COL_BANK_BITS-1:0] mcbd_q;
   logic [TY*EYB-1:0] oyd_q;
   logic [TX*EXB-1:0] oxd_q;
   always_ff @(posedge clk) begin
@@ -247,13 +253,11 @@ module sf_neuron #(
   end
   // each member's currents, a stale word reading as zero
   logic [TP*CO*CB-1:0] m_cur;
-  if (TY == PY && TX == PX) begin : g_aligned
+  if (TY == BANK_ROWS && TX == BANK_COLS) begin : g_aligned
     // a tile covers every bank once, each member the same bank in every tile: wires
-    localparam int OTY = int'(sf_params::S_OTY[32*L+:32]);  // tile origin offsets
-    localparam int OTX = int'(sf_params::S_OTX[32*L+:32]);
     for (genvar dy = 0; dy < TY; dy++) begin : g_my
       for (genvar dx = 0; dx < TX; dx++) begin : g_mx
-        localparam int B = ((dy + PY - OTY) % PY) * PX + (dx + PX - OTX) % PX;
+        localparam int B = ((dy + BANK_ROWS - TILE_ORIGIN_Y) % BANK_ROWS) * BANK_COLS + (dx + BANK_COLS - TILE_ORIGIN_X) % BANK_COLS;
         localparam int M = dy * TX + dx;
         logic [CO*CB-1:0] word;
         logic ok;
@@ -274,7 +278,7 @@ module sf_neuron #(
         for (int st = 0; st < NSET; st++) begin
           for (int b = 0; b < NBK; b++) begin
             if ((NSET == 1 || 32'(set_q) == st) && syn_rvalid[st*NBK+b] &&
-                32'(mrbd_q[m*RBB+:RBB]) + 32'(mcbd_q[m*CBB+:CBB]) == b) begin
+                32'(mrbd_q[m*ROW_BANK_BITS+:ROW_BANK_BITS]) + 32'(mcbd_q[m*COL_BANK_BITS+:COL_BANK_BITS]) == b) begin
               m_cur[m*CO*CB+:CO*CB] =
                   m_cur[m*CO*CB+:CO*CB] | syn_rdata[(st*NBK+b)*CO*CB+:CO*CB];
             end
@@ -286,7 +290,7 @@ module sf_neuron #(
 
   // ---- S1: V + I + b ----
   logic v1_eos_q, v2_eos_q, v3_eos_q;
-  logic [TIB-1:0] ti1_q, ti2_q, ti3_q;
+  logic [TILE_INDEX_BITS-1:0] ti1_q, ti2_q, ti3_q;
   logic [TYB-1:0] ty1_q, ty2_q, ty3_q;
   logic [TXB-1:0] tx1_q, tx2_q, tx3_q;
   logic [TP-1:0] mv1_q, mv2_q, mv3_q;
@@ -346,15 +350,15 @@ module sf_neuron #(
   logic [TP*CO-1:0] fire3, sat2;
 
   for (genvar m = 0; m < TP; m++) begin : g_member
-    logic [CO*VB-1:0] vmem[0:NT-1];
+    logic [CO*VB-1:0] vmem[0:TILES-1];
     logic [CO*VB-1:0] vrd_q;
     always_ff @(posedge clk) begin
       vrd_q <= vmem[32'(tid_q)];
       if (v3_q && !v3_eos_q) vmem[32'(ti3_q)] <= vnew3[m*CO*VB+:CO*VB];
     end
     assign vrd[m*CO*VB+:CO*VB] = vrd_q;
-    if (KEEPN != 0) begin : g_counts
-      logic [CO*NB-1:0] nmem[0:NT-1];
+    if (KEEP_COUNTS != 0) begin : g_counts
+      logic [CO*NB-1:0] nmem[0:TILES-1];
       logic [CO*NB-1:0] nrd_q;
       always_ff @(posedge clk) begin
         nrd_q <= nmem[32'(tid_q)];
@@ -367,16 +371,16 @@ module sf_neuron #(
 
     for (genvar co = 0; co < CO; co++) begin : g_lane
       localparam int I = m * CO + co;
-      // per-channel constants: the low bits of the package's two's complement fields
-      localparam logic signed [SB-1:0] THETA = sf_params::CH_THETA[64*(BASE+co)+:SB];
-      localparam logic signed [SB-1:0] BIAS = sf_params::CH_BIAS[64*(BASE+co)+:SB];
-      localparam logic [VB-1:0] VINIT = sf_params::CH_VINIT[64*(BASE+co)+:VB];
+      // per-channel constants: the low bits of the two's complement fields
+      localparam logic signed [SB-1:0] LANE_THETA = THETA[64*co+:SB];
+      localparam logic signed [SB-1:0] LANE_BIAS = BIAS[64*co+:SB];
+      localparam logic [VB-1:0] LANE_V_INIT = V_INIT[64*co+:VB];
       // S1 (SB > VB and SB > CB: operands sign-extended by replication)
       logic signed [SB-1:0] vold, cur_ext;
       assign cur_ext = {{(SB - CB) {cur1_q[I*CB+CB-1]}}, cur1_q[I*CB+:CB]};
-      assign vold = first_q ? SB'(VINIT) : {{(SB - VB) {vrd[I*VB+VB-1]}}, vrd[I*VB+:VB]};
+      assign vold = first_q ? SB'(LANE_V_INIT) : {{(SB - VB) {vrd[I*VB+VB-1]}}, vrd[I*VB+:VB]};
       assign nold1[I*NB+:NB] = first_q ? '0 : nrd[I*NB+:NB];
-      assign sum1[I*SB+:SB] = vold + cur_ext + BIAS;
+      assign sum1[I*SB+:SB] = vold + cur_ext + LANE_BIAS;
       // S2
       logic signed [SB-1:0] sum, v;
       assign sum = $signed(sum2_q[I*SB+:SB]);
@@ -396,8 +400,8 @@ module sf_neuron #(
       logic signed [SB-1:0] vc, vr, vnext;
       logic fire;
       assign vc = $signed(vclamp3_q[I*SB+:SB]);
-      assign fire = vc >= THETA;
-      assign vr = sf_params::RESET_ZERO != 0 ? '0 : vc - THETA;
+      assign fire = vc >= LANE_THETA;
+      assign vr = RESET_ZERO != 0 ? '0 : vc - LANE_THETA;
       assign fire3[I] = fire && mv3_q[m];
       assign vnext = fire ? vr : vc;
       assign vnew3[I*VB+:VB] = vnext[VB-1:0];  // within [Vmin, Vmax]

@@ -31,7 +31,7 @@ module sf_output #(
 );
   localparam int TB = sf_params::TB;
   localparam int BASE = int'(sf_params::S_CH_BASE[32*(sf_params::NS-1)+:32]);
-  localparam int KB = sf_params::bits(K + 1);  // 0 .. K
+  localparam int KB = sf_util::bits(K + 1);  // 0 .. K
   localparam int PB = VB + TB + 1;  // V x theta
 
   if (K < 2) begin : g_bad_k

@@ -54,23 +54,60 @@ module sf_stage #(
     output logic      [K*NB-1:0]     fin_count,
     output logic      [K*VB-1:0]     fin_v
 );
-  localparam int ANALOG = int'(sf_params::S_ANALOG[32*L+:32]);  // accumulate once per image
-  localparam int GATE = int'(sf_params::S_GATE[32*L+:32]);  // a max-pool gate follows
-  localparam int FINAL = int'(sf_params::S_FINAL[32*L+:32]);  // the class layer
-  localparam int CO = int'(sf_params::S_CO[32*L+:32]);
-  localparam int CB = int'(sf_params::S_CB[32*L+:32]);
-  localparam int TY = int'(sf_params::S_TY[32*L+:32]);
-  localparam int TX = int'(sf_params::S_TX[32*L+:32]);
+  // ---- this stage's slice of the package, read once and passed down by name ----
+  /* verilator lint_off UNUSEDSIGNAL */  // the other stages' fields
+  function automatic integer field(input logic [sf_params::NS*32-1:0] per_stage);
+    field = int'(per_stage[32*L+:32]);
+  endfunction
+  /* verilator lint_on UNUSEDSIGNAL */
+  localparam int FLATTEN = field(sf_params::S_FLATTEN);  // a dense layer: flatten (y, x, c)
+  localparam int ANALOG = field(sf_params::S_ANALOG);  // accumulate once per image
+  localparam int GATE = field(sf_params::S_GATE);  // a max-pool gate follows
+  localparam int FINAL = field(sf_params::S_FINAL);  // the class layer
+  localparam int KEEP_COUNTS = field(sf_params::S_KEEP_COUNTS);  // store N (gate, final)
+  localparam int SRC_ROWS = field(sf_params::S_SRC_ROWS);  // source shape (before flattening)
+  localparam int SRC_COLS = field(sf_params::S_SRC_COLS);
+  localparam int IN_ROWS = field(sf_params::S_IN_ROWS);  // synapse array input (1 if dense)
+  localparam int IN_COLS = field(sf_params::S_IN_COLS);
+  localparam int IN_CHANNELS = field(sf_params::S_IN_CHANNELS);
+  localparam int OUT_ROWS = field(sf_params::S_OUT_ROWS);
+  localparam int OUT_COLS = field(sf_params::S_OUT_COLS);
+  localparam int CO = field(sf_params::S_OUT_CHANNELS);  // output channels
+  localparam int CB = field(sf_params::S_CURRENT_BITS);  // current (partial sum) bits
+  localparam int BANK_ROWS = field(sf_params::S_BANK_ROWS);  // current banks
+  localparam int BANK_COLS = field(sf_params::S_BANK_COLS);
+  localparam int BANK_DEPTH_Y = field(sf_params::S_BANK_DEPTH_Y);  // bank words along rows
+  localparam int BANK_DEPTH_X = field(sf_params::S_BANK_DEPTH_X);
+  localparam int GROUPS_Y = field(sf_params::S_GROUPS_Y);  // target groups per input row
+  localparam int GROUPS_X = field(sf_params::S_GROUPS_X);
+  localparam int KERNEL_ROWS = field(sf_params::S_KERNEL_ROWS);
+  localparam int KERNEL_COLS = field(sf_params::S_KERNEL_COLS);
+  localparam int TY = field(sf_params::S_TILE_ROWS);  // fire tile
+  localparam int TX = field(sf_params::S_TILE_COLS);
+  localparam int TILES_Y = field(sf_params::S_TILES_Y);  // fire tiles per pass
+  localparam int TILES_X = field(sf_params::S_TILES_X);
+  localparam int TILE_ORIGIN_Y = field(sf_params::S_TILE_ORIGIN_Y);
+  localparam int TILE_ORIGIN_X = field(sf_params::S_TILE_ORIGIN_X);
+  localparam int WINDOW_BANK_ROWS = field(sf_params::S_WINDOW_BANK_ROWS);  // gate only
+  localparam int WINDOW_BANK_COLS = field(sf_params::S_WINDOW_BANK_COLS);
+  localparam int WINDOW_DEPTH_Y = field(sf_params::S_WINDOW_DEPTH_Y);
+  localparam int WINDOW_DEPTH_X = field(sf_params::S_WINDOW_DEPTH_X);
+  localparam int GATE_ROWS = field(sf_params::S_GATE_ROWS);
+  localparam int GATE_COLS = field(sf_params::S_GATE_COLS);
+  localparam int POOL_ROWS = field(sf_params::S_POOL_ROWS);
+  localparam int POOL_COLS = field(sf_params::S_POOL_COLS);
+  localparam int NSET = field(sf_params::S_CURRENT_SETS);  // current sets: 1 or 2
+  localparam int CH_BASE = field(sf_params::S_CH_BASE);  // first per-channel constant
+  localparam STEM = sf_params::mem_stem(L);  // this stage's memory files: STEM_<table>.hex
   localparam int TP = TY * TX;
-  localparam int NBK = int'(sf_params::S_PY[32*L+:32]) * int'(sf_params::S_PX[32*L+:32]);
-  localparam int DEPTH = int'(sf_params::S_NAY[32*L+:32]) * int'(sf_params::S_NAX[32*L+:32]);
-  localparam int DAB = sf_params::bits(DEPTH);
-  localparam int TYB = sf_params::bits(int'(sf_params::S_NTY[32*L+:32]));
-  localparam int TXB = sf_params::bits(int'(sf_params::S_NTX[32*L+:32]));
-  localparam int GB = int'(sf_params::S_GBY[32*L+:32]) * int'(sf_params::S_GBX[32*L+:32]);
+  localparam int NBK = BANK_ROWS * BANK_COLS;
+  localparam int DEPTH = BANK_DEPTH_Y * BANK_DEPTH_X;
+  localparam int DAB = sf_util::bits(DEPTH);
+  localparam int TYB = sf_util::bits(TILES_Y);
+  localparam int TXB = sf_util::bits(TILES_X);
+  localparam int GB = WINDOW_BANK_ROWS * WINDOW_BANK_COLS;
   localparam int MS = GATE != 0 ? GB : TP;  // members per output item
   localparam int IW = FINAL != 0 ? 1 + CO * (NB + VB) : 1 + MS * (EYB + EXB + CO);
-  localparam int NSET = int'(sf_params::S_NSET[32*L+:32]);  // current sets: 1 or 2
   localparam int FIFO_DEPTH = 16;
 
   if (L < 0 || L >= sf_params::NS) begin : g_bad_l
@@ -138,7 +175,36 @@ module sf_stage #(
   assign ev_ready = !clearing_q && syn_ev_ready;
 
   sf_synapse #(
-      .L(L)
+      .FLATTEN(FLATTEN),
+      .ANALOG(ANALOG),
+      .SRC_ROWS(SRC_ROWS),
+      .SRC_COLS(SRC_COLS),
+      .IN_ROWS(IN_ROWS),
+      .IN_COLS(IN_COLS),
+      .IN_CHANNELS(IN_CHANNELS),
+      .CO(CO),
+      .CB(CB),
+      .WB(sf_params::WB),
+      .KERNEL_ROWS(KERNEL_ROWS),
+      .KERNEL_COLS(KERNEL_COLS),
+      .BANK_ROWS(BANK_ROWS),
+      .BANK_COLS(BANK_COLS),
+      .BANK_DEPTH_Y(BANK_DEPTH_Y),
+      .BANK_DEPTH_X(BANK_DEPTH_X),
+      .GROUPS_Y(GROUPS_Y),
+      .GROUPS_X(GROUPS_X),
+      .NSET(NSET),
+      .EYB(EYB),
+      .EXB(EXB),
+      .ECB(ECB),
+      .EVB(EVB),
+      .VALUE_SIGNED(sf_params::IN_SIGNED),
+      .ROW_TARGETS_FILE({STEM, "_sar.hex"}),
+      .COL_TARGETS_FILE({STEM, "_sac.hex"}),
+      .ROW_COUNTS_FILE({STEM, "_sgr.hex"}),
+      .COL_COUNTS_FILE({STEM, "_sgc.hex"}),
+      .FLAT_BASE_FILE({STEM, "_flat.hex"}),  // read only if FLATTEN
+      .WEIGHTS_FILE({STEM, "_w.hex"})
   ) u_synapse (
       .clk,
       .rst,
@@ -177,7 +243,33 @@ module sf_stage #(
   logic [7:0] sat_inc;
 
   sf_neuron #(
-      .L(L)
+      .CO(CO),
+      .CB(CB),
+      .OUT_ROWS(OUT_ROWS),
+      .OUT_COLS(OUT_COLS),
+      .TY(TY),
+      .TX(TX),
+      .TILES_Y(TILES_Y),
+      .TILES_X(TILES_X),
+      .TILE_ORIGIN_Y(TILE_ORIGIN_Y),
+      .TILE_ORIGIN_X(TILE_ORIGIN_X),
+      .BANK_ROWS(BANK_ROWS),
+      .BANK_COLS(BANK_COLS),
+      .BANK_DEPTH_Y(BANK_DEPTH_Y),
+      .BANK_DEPTH_X(BANK_DEPTH_X),
+      .NSET(NSET),
+      .KEEP_COUNTS(KEEP_COUNTS),
+      .NB(NB),
+      .VB(VB),
+      .SB(sf_params::SB),
+      .EYB(EYB),
+      .EXB(EXB),
+      .RESET_ZERO(sf_params::RESET_ZERO),
+      .THETA(sf_params::CH_THETA[64*CH_BASE+:64*CO]),
+      .BIAS(sf_params::CH_BIAS[64*CH_BASE+:64*CO]),
+      .V_INIT(sf_params::CH_VINIT[64*CH_BASE+:64*CO]),
+      .ROW_TILES_FILE({STEM, "_nur.hex"}),
+      .COL_TILES_FILE({STEM, "_nuc.hex"})
   ) u_neuron (
       .clk,
       .rst,
@@ -245,7 +337,25 @@ module sf_stage #(
     if (GATE != 0) begin : g_gate
       logic [GB-1:0] g_valid;
       sf_gate #(
-          .L(L)
+          .CO(CO),
+          .TY(TY),
+          .TX(TX),
+          .TILES_Y(TILES_Y),
+          .TILES_X(TILES_X),
+          .POOL_ROWS(POOL_ROWS),
+          .POOL_COLS(POOL_COLS),
+          .GATE_ROWS(GATE_ROWS),
+          .GATE_COLS(GATE_COLS),
+          .WINDOW_BANK_ROWS(WINDOW_BANK_ROWS),
+          .WINDOW_BANK_COLS(WINDOW_BANK_COLS),
+          .WINDOW_DEPTH_Y(WINDOW_DEPTH_Y),
+          .WINDOW_DEPTH_X(WINDOW_DEPTH_X),
+          .RUNNING_MAX(sf_params::RUNNING_MAX),
+          .NB(NB),
+          .EYB(EYB),
+          .EXB(EXB),
+          .ROW_TABLE_FILE({STEM, "_gr.hex"}),
+          .COL_TABLE_FILE({STEM, "_gc.hex"})
       ) u_gate (
           .clk,
           .rst,

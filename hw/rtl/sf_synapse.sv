@@ -1,13 +1,14 @@
 // sf_synapse: the event-driven synapse array of one stage.
 //
-// The stage's currents live in PY x PX banks (output row mod PY, column mod PX), each a
+// The stage's currents live in BANK_ROWS x BANK_COLS banks (output row mod BANK_ROWS,
+// column mod BANK_COLS), each a
 // memory of Co-channel words. One input event (y, x, c[, input value]) reaches a footprint
 // of output positions; the generated tables list, per input coordinate and bank, the
 // targets that fall in that bank (address and kernel index, the bank's n-th target in
 // group n) and how many there are. Every bank has its own queue of the events that reach
 // it and works through them on its own, one target per cycle, so no bank idles while
 // another finishes an event: the array takes one event per cycle and updates up to
-// PY*PX*Co neurons per cycle. The end of a unit (a step, or the analog image) is a token
+// BANK_ROWS*BANK_COLS*CO neurons per cycle. The end of a unit (a step, or the analog image) is a token
 // in every queue, so a bank that is done with a step goes on with the next one while
 // others finish theirs; the set is done (``done``) when every bank has passed it. Every
 // bank has its own copy of the kernel, one word of Co weights per (input channel, kernel
@@ -26,15 +27,43 @@
 `default_nettype none
 
 module sf_synapse #(
-    parameter int L = 0,  // stage index into sf_params, 0 .. NS-1
+    // the layer (sf_stage passes its slice of sf_params)
+    parameter int FLATTEN = 0,       // 1: a dense layer; events (y, x, c) flatten to channels
+    parameter int ANALOG = 0,        // 1: events carry input values (the analog first layer)
+    parameter int SRC_ROWS = 1,      // source shape before flattening (rows, columns)
+    parameter int SRC_COLS = 1,
+    parameter int IN_ROWS = 1,       // array input: rows, columns (1 if dense), channels
+    parameter int IN_COLS = 1,
+    parameter int IN_CHANNELS = 1,
+    parameter int CO = 1,            // output channels (one bank word holds all of them)
+    parameter int CB = 16,           // current (partial sum) bits
+    parameter int WB = 8,            // weight bits
+    parameter int KERNEL_ROWS = 1,
+    parameter int KERNEL_COLS = 1,
+    // the current banks: BANK_ROWS x BANK_COLS memories of BANK_DEPTH_Y x BANK_DEPTH_X words
+    parameter int BANK_ROWS = 1,
+    parameter int BANK_COLS = 1,
+    parameter int BANK_DEPTH_Y = 1,
+    parameter int BANK_DEPTH_X = 1,
+    parameter int GROUPS_Y = 1,      // target groups per input row / column (tables)
+    parameter int GROUPS_X = 1,
+    parameter int NSET = 1,          // current sets: 1, or 2 (double buffering)
+    // events: coordinate bits and the analog value's bits and signedness
+    parameter int EYB = 1,
+    parameter int EXB = 1,
+    parameter int ECB = 1,
+    parameter int EVB = 8,
+    parameter int VALUE_SIGNED = 0,
+    // $readmemh files (generated: sw/spikeforge/rtl/params.py)
+    parameter ROW_TARGETS_FILE = "",  // per input row and group: bank address, kernel row
+    parameter COL_TARGETS_FILE = "",  // per input column and group: the same for columns
+    parameter ROW_COUNTS_FILE = "",  // per input row: targets in each bank row
+    parameter COL_COUNTS_FILE = "",  // per input column: targets in each bank column
+    parameter FLAT_BASE_FILE = "",  // dense: (y * SRC_COLS + x) * channels per (y, x)
+    parameter WEIGHTS_FILE = "",  // per (input channel, kernel position): CO weights
     // derived (do not override)
-    localparam int CO = int'(sf_params::S_CO[32*L+:32]),  // output channels
-    localparam int CB = int'(sf_params::S_CB[32*L+:32]),  // current (partial sum) bits
-    localparam int NBK = int'(sf_params::S_PY[32*L+:32]) * int'(sf_params::S_PX[32*L+:32]),
-    localparam int DAB = sf_params::bits(
-        int'(sf_params::S_NAY[32*L+:32]) * int'(sf_params::S_NAX[32*L+:32])
-    ),  // bank address bits
-    localparam int NSET = int'(sf_params::S_NSET[32*L+:32])  // current sets, 1 or 2
+    localparam int NBK = BANK_ROWS * BANK_COLS,  // banks
+    localparam int DAB = sf_util::bits(BANK_DEPTH_Y * BANK_DEPTH_X)  // bank address bits
 ) (
     input  wire logic                        clk,
     input  wire logic                        rst,
@@ -42,10 +71,10 @@ module sf_synapse #(
     input  wire logic                        ev_valid,
     output logic                             ev_ready,
     input  wire logic                        ev_eos,
-    input  wire logic [sf_params::EYB-1:0]   ev_y,
-    input  wire logic [sf_params::EXB-1:0]   ev_x,
-    input  wire logic [sf_params::ECB-1:0]   ev_c,
-    input  wire logic [sf_params::EVB-1:0]   ev_val,
+    input  wire logic [EYB-1:0]              ev_y,
+    input  wire logic [EXB-1:0]              ev_x,
+    input  wire logic [ECB-1:0]              ev_c,
+    input  wire logic [EVB-1:0]              ev_val,
     output logic      [1:0]                  done,      // per set: its unit is accumulated
     // after reset: mark every word of every set stale (address clr_addr of every bank)
     input  wire logic                        clr_en,
@@ -64,65 +93,50 @@ module sf_synapse #(
     output logic      [NSET*NBK*CO*CB-1:0]   nu_rdata,
     output logic      [NSET*NBK-1:0]         nu_rvalid
 );
-  // ---- parameters of this stage (generated, see sw/spikeforge/rtl/params.py) ----
-  localparam int DENSE = int'(sf_params::S_DENSE[32*L+:32]);  // 1: flatten (y, x, c)
-  localparam int ANALOG = int'(sf_params::S_ANALOG[32*L+:32]);  // 1: events carry inputs
-  localparam int SH = int'(sf_params::S_SH[32*L+:32]);  // source rows (flattening)
-  localparam int SW = int'(sf_params::S_SW[32*L+:32]);  // source columns (flattening)
-  localparam int H = int'(sf_params::S_H[32*L+:32]);  // array input rows (1 if dense)
-  localparam int W = int'(sf_params::S_W[32*L+:32]);  // array input columns (1 if dense)
-  localparam int C = int'(sf_params::S_C[32*L+:32]);  // array input channels
-  localparam int PY = int'(sf_params::S_PY[32*L+:32]);  // bank rows
-  localparam int PX = int'(sf_params::S_PX[32*L+:32]);  // bank columns
-  localparam int NGY = int'(sf_params::S_NGY[32*L+:32]);  // row groups per input row
-  localparam int NGX = int'(sf_params::S_NGX[32*L+:32]);  // column groups per input column
-  localparam int KH = int'(sf_params::S_KH[32*L+:32]);  // kernel rows
-  localparam int KW = int'(sf_params::S_KW[32*L+:32]);  // kernel columns
-  localparam int NAY = int'(sf_params::S_NAY[32*L+:32]);  // bank depth along rows
-  localparam int NAX = int'(sf_params::S_NAX[32*L+:32]);  // bank depth along columns
-  localparam int WB = sf_params::WB;  // weight bits
-  localparam int DEPTH = NAY * NAX;  // words per bank
-  localparam int KHW = KH * KW;  // weight words per input channel
-  localparam int WDEPTH = C * KHW;  // weight words of a bank
+  localparam int DEPTH = BANK_DEPTH_Y * BANK_DEPTH_X;  // words per bank
+  localparam int KHW = KERNEL_ROWS * KERNEL_COLS;  // weight words per input channel
+  localparam int WDEPTH = IN_CHANNELS * KHW;  // weight words of a bank
   localparam int WW = CO * WB;  // weight word bits
-  // an analog event's value: EVB bits of an input element, two's complement if IN_SIGNED;
+  // an analog event's value: EVB bits of an input element, two's complement if VALUE_SIGNED;
   // as a signed number it takes VW bits, a weight x value product PB
-  localparam int EVB = sf_params::EVB;
-  localparam int VW = EVB + 1 - sf_params::IN_SIGNED;
+  localparam int VW = EVB + 1 - VALUE_SIGNED;
   localparam int PB = WB + VW;
   // table entry layouts (LSB first): per bank {address, kernel index}; the row table's
-  // address and kernel row come multiplied by NAX and KW (adds, no multipliers)
-  localparam int XAB = sf_params::bits(NAX);
-  localparam int RKB = sf_params::bits(KHW), XKB = sf_params::bits(KW);
-  localparam int RTW = PY * (DAB + RKB);
-  localparam int CTW = PX * (XAB + XKB);
-  localparam int CIB = sf_params::bits(C);  // array channel index bits
-  localparam int IYB = sf_params::bits(H), IXB = sf_params::bits(W);  // array coordinates
-  localparam int WAB = sf_params::bits(WDEPTH);  // weight address bits
-  localparam int GYB = sf_params::bits(NGY), GXB = sf_params::bits(NGX);
-  localparam int NYB = sf_params::bits(NGY + 1), NXB = sf_params::bits(NGX + 1);  // counts
+  // address and kernel row come multiplied by BANK_DEPTH_X and KERNEL_COLS (adds, no
+  // multipliers)
+  localparam int COL_ADDR_BITS = sf_util::bits(BANK_DEPTH_X);
+  localparam int ROW_KERN_BITS = sf_util::bits(KHW), COL_KERN_BITS = sf_util::bits(KERNEL_COLS);
+  localparam int ROW_ENTRY_BITS = BANK_ROWS * (DAB + ROW_KERN_BITS);
+  localparam int COL_ENTRY_BITS = BANK_COLS * (COL_ADDR_BITS + COL_KERN_BITS);
+  localparam int CIB = sf_util::bits(IN_CHANNELS);  // array channel index bits
+  localparam int IYB = sf_util::bits(IN_ROWS);  // array coordinates
+  localparam int IXB = sf_util::bits(IN_COLS);
+  localparam int WAB = sf_util::bits(WDEPTH);  // weight address bits
+  localparam int GYB = sf_util::bits(GROUPS_Y), GXB = sf_util::bits(GROUPS_X);
+  localparam int NYB = sf_util::bits(GROUPS_Y + 1);  // target counts
+  localparam int NXB = sf_util::bits(GROUPS_X + 1);
   localparam int QW = 1 + EVB + CIB + IXB + IYB;  // {end of unit, value, channel, x, y}
   localparam int QDEPTH = 64;  // events a bank may lag behind the array's input
-  localparam int SYB = sf_params::bits(SH), SXB = sf_params::bits(SW);  // source coordinates
+  localparam int SYB = sf_util::bits(SRC_ROWS);  // source coordinates
+  localparam int SXB = sf_util::bits(SRC_COLS);
 
-  if (L < 0 || L >= sf_params::NS) begin : g_bad_l
-    $error("sf_synapse: L outside 0 .. NS-1");
-  end
   if (NSET < 1 || NSET > 2) begin : g_bad_sets
     $error("sf_synapse: NSET must be 1 or 2");
   end
-  if (PY < 1 || PX < 1 || NGY < 1 || NGX < 1 || CB <= (ANALOG != 0 ? PB : WB) || CB > 62)
-  begin : g_bad_geometry
+  if (BANK_ROWS < 1 || BANK_COLS < 1 || GROUPS_Y < 1 || GROUPS_X < 1 ||
+      CB <= (ANALOG != 0 ? PB : WB) || CB > 62) begin : g_bad_geometry
     $error("sf_synapse: bank and group counts must be >= 1, CB in WB+1 (PB+1 analog) .. 62");
   end
 
   // ---- memories, initialized from the generated files ----
   // the tables are indexed by {coordinate, group}
-  logic [RTW-1:0] rtab[0:(1<<(IYB+GYB))-1];
-  logic [CTW-1:0] ctab[0:(1<<(IXB+GXB))-1];
-  initial begin
-    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sar.hex"}, rtab);
-    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sac.hex"}, ctab);
+  logic [ROW_ENTRY_BITS-1:0] rtab[0:(1<<(IYB+GYB))-1];
+  logic [COL_ENTRY_BITS-1:0] ctab[0:(1<<(IXB+GXB))-1];
+  if (ROW_TARGETS_FILE != "") begin : g_load_rtab
+    initial $readmemh(ROW_TARGETS_FILE, rtab);
+  end
+  if (COL_TARGETS_FILE != "") begin : g_load_ctab
+    initial $readmemh(COL_TARGETS_FILE, ctab);
   end
 
   // ---- Q: the array's input; every bank with a target queues the event, and every bank
@@ -136,11 +150,11 @@ module sf_synapse #(
   logic [IYB-1:0] y_in;
   logic [IXB-1:0] x_in;
   logic [CIB-1:0] c_in;
-  if (DENSE != 0) begin : g_flatten
-    // (y * SW + x) * SC from a table indexed by {y, x}: no multiplier on the event path
+  if (FLATTEN != 0) begin : g_flatten
+    // (y * SRC_COLS + x) * SC from a table indexed by {y, x}: no multiplier on the event path
     logic [CIB-1:0] base[0:(1<<(SYB+SXB))-1];
-    initial begin
-      $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_flat.hex"}, base);
+    if (FLAT_BASE_FILE != "") begin : g_load_base
+      initial $readmemh(FLAT_BASE_FILE, base);
     end
     assign y_in = '0;
     assign x_in = '0;
@@ -155,14 +169,16 @@ module sf_synapse #(
   assign unused_coords = ^{ev_y, ev_x, ev_c};
 
   // per coordinate and bank: how many targets (0: the bank takes no part in the event)
-  logic [PY*NYB-1:0] ny_tab[0:(1<<IYB)-1];
-  logic [PX*NXB-1:0] nx_tab[0:(1<<IXB)-1];
-  initial begin
-    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sgr.hex"}, ny_tab);
-    $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_sgc.hex"}, nx_tab);
+  logic [BANK_ROWS*NYB-1:0] ny_tab[0:(1<<IYB)-1];
+  logic [BANK_COLS*NXB-1:0] nx_tab[0:(1<<IXB)-1];
+  if (ROW_COUNTS_FILE != "") begin : g_load_ny_tab
+    initial $readmemh(ROW_COUNTS_FILE, ny_tab);
   end
-  logic [PY*NYB-1:0] ny_in;
-  logic [PX*NXB-1:0] nx_in;
+  if (COL_COUNTS_FILE != "") begin : g_load_nx_tab
+    initial $readmemh(COL_COUNTS_FILE, nx_tab);
+  end
+  logic [BANK_ROWS*NYB-1:0] ny_in;
+  logic [BANK_COLS*NXB-1:0] nx_in;
   assign ny_in = ny_tab[y_in];
   assign nx_in = nx_tab[x_in];
 
@@ -173,11 +189,11 @@ module sf_synapse #(
   logic [NBK*DAB-1:0] a_addr_q;
   logic [NBK*WAB-1:0] a_waddr_q;
   logic [NBK*EVB-1:0] a_val_q;
-  for (genvar ry = 0; ry < PY; ry++) begin : g_ry
-    for (genvar rx = 0; rx < PX; rx++) begin : g_rx
-      localparam int B = ry * PX + rx;
-      localparam int RO = ry * (DAB + RKB);
-      localparam int CO_ = rx * (XAB + XKB);
+  for (genvar ry = 0; ry < BANK_ROWS; ry++) begin : g_ry
+    for (genvar rx = 0; rx < BANK_COLS; rx++) begin : g_rx
+      localparam int B = ry * BANK_COLS + rx;
+      localparam int ROW_OFS = ry * (DAB + ROW_KERN_BITS);
+      localparam int COL_OFS = rx * (COL_ADDR_BITS + COL_KERN_BITS);
       assign q_hit[B] = ny_in[ry*NYB+:NYB] != '0 && nx_in[rx*NXB+:NXB] != '0;
       logic [8:0] q_free;
       sf_fifo #(
@@ -264,11 +280,11 @@ module sf_synapse #(
 
       // A: the target's address in the bank and its weight word in the kernel copy
       logic [DAB-1:0] r_addr;
-      logic [RKB-1:0] r_kern;
-      logic [XAB-1:0] c_addr;
-      logic [XKB-1:0] c_kern;
-      assign {r_kern, r_addr} = rtab[{y_q, gy_q}][RO+:DAB+RKB];
-      assign {c_kern, c_addr} = ctab[{x_q, gx_q}][CO_+:XAB+XKB];
+      logic [ROW_KERN_BITS-1:0] r_kern;
+      logic [COL_ADDR_BITS-1:0] c_addr;
+      logic [COL_KERN_BITS-1:0] c_kern;
+      assign {r_kern, r_addr} = rtab[{y_q, gy_q}][ROW_OFS+:DAB+ROW_KERN_BITS];
+      assign {c_kern, c_addr} = ctab[{x_q, gx_q}][COL_OFS+:COL_ADDR_BITS+COL_KERN_BITS];
       always_ff @(posedge clk) begin
         if (rst) begin
           a_bank_q[B] <= 1'b0;
@@ -289,8 +305,8 @@ module sf_synapse #(
   logic [NBK*WW-1:0] w_q;
   for (genvar b = 0; b < NBK; b++) begin : g_kernel
     logic [WW-1:0] wmem[0:WDEPTH-1];
-    initial begin
-      $readmemh({sf_params::MEM_PREFIX, "s", 8'(48 + L / 10), 8'(48 + L % 10), "_w.hex"}, wmem);
+    if (WEIGHTS_FILE != "") begin : g_load_wmem
+      initial $readmemh(WEIGHTS_FILE, wmem);
     end
     always_ff @(posedge clk) w_q[b*WW+:WW] <= wmem[a_waddr_q[b*WAB+:WAB]];
   end
@@ -361,7 +377,7 @@ module sf_synapse #(
     assign unused_val = ^b_val_q;
   end
 
-  // ---- W: the update's add and write-back, one cycle after its read in U ----
+  // ---- IN_COLS: the update's add and write-back, one cycle after its read in U ----
   logic [NBK-1:0] w_bank_q, w_mark_q, w_set_q;
   logic [NBK*DAB-1:0] w_addr_q;
   logic [NBK*CO*CB-1:0] w_add_q;
@@ -387,7 +403,7 @@ module sf_synapse #(
   // once it is freed, and the neuron unit reads one only once every bank is done with it.
   // Reads are synchronous (block RAM where the tools find it worth it) from a registered
   // address: an update reads its word in U (its address registered from the stage ahead)
-  // and writes the sum in W; the neuron unit's words come two cycles after its address.
+  // and writes the sum in IN_COLS; the neuron unit's words come two cycles after its address.
   // An update that reads the word the update ahead of it is writing would read it
   // stale, so it takes that update's sum instead (the write before that has landed).
   logic [NSET-1:0] epoch_q;
@@ -396,7 +412,7 @@ module sf_synapse #(
     else if (free) epoch_q[NSET > 1 ? 32'(free_set) : 0] <= !epoch_q[NSET > 1 ? 32'(free_set) : 0];
   end
 
-  logic [2*NBK-1:0] landed;  // per set and bank: the unit's token has passed W
+  logic [2*NBK-1:0] landed;  // per set and bank: the unit's token has passed IN_COLS
   for (genvar st = 0; st < 2; st++) begin : g_done
     assign done[st] = &landed[st*NBK+:NBK];
   end

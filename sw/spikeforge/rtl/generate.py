@@ -24,6 +24,7 @@ TOP = "sf_core"
 KIND = "RTL configuration"
 # dependency order: the package first, the top last
 MODULES = [
+    "sf_util.sv",
     "sf_fifo.sv",
     "sf_link.sv",
     "sf_synapse.sv",

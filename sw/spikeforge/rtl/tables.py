@@ -21,7 +21,7 @@ import numpy as np
 
 
 def bits(n: int) -> int:
-    """Bits that index ``n`` values (at least 1); the RTL's ``sf_params::bits``."""
+    """Bits that index ``n`` values (at least 1); the RTL's ``sf_util::bits``."""
     return max(1, (int(n) - 1).bit_length())
 
 
