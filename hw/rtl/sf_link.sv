@@ -65,6 +65,15 @@ module sf_link #(
       else if (o_ready) o_valid <= 1'b0;
     end
   end
+
+`ifdef SF_ASSERTIONS
+  // the output stream: an item offered and not taken stays offered, unchanged
+  a_out_stable: assert property (@(posedge clk) disable iff (rst)
+      (o_valid && !o_ready) |=> (o_valid && $stable(o_data)))
+    else $error("sf_link: o_valid dropped or o_data changed while o_ready was low");
+  a_count_range: assert property (@(posedge clk) disable iff (rst) count_q <= CW'(DEPTH))
+    else $error("sf_link: %0d items in the memory, DEPTH is %0d", count_q, DEPTH);
+`endif
 endmodule
 
 `default_nettype wire

@@ -5,6 +5,8 @@
 // then channel) as events (y, x, c) through an output register, and takes the next item
 // in the cycle it moves the last bit of the current one out, so a stream of one-spike
 // items flows at full rate.
+// An end-of-step item carries no spikes (the stage's tokens never do): the token goes out
+// after the item's last event only when no next item is taken in that cycle.
 
 `default_nettype none
 
@@ -105,6 +107,32 @@ module sf_serializer #(
       end
     end
   end
+
+`ifdef SF_ASSERTIONS
+  logic [NBITS-1:0] i_masks;  // the input item's spikes
+  always_comb begin
+    for (int m = 0; m < MS; m++) i_masks[m*CO+:CO] = i_data[1+m*(YB+XB+CO)+YB+XB+:CO];
+  end
+  // the output stream: an event offered and not taken stays offered, unchanged
+  a_out_stable: assert property (@(posedge clk) disable iff (rst)
+      (o_valid && !o_ready) |=> (o_valid && $stable({o_eos, o_y, o_x, o_c})))
+    else $error("sf_serializer: o_valid dropped or the event changed while o_ready was low");
+  // the input stream: an item offered and not taken stays offered, unchanged (upstream)
+  a_in_stable: assert property (@(posedge clk) disable iff (rst)
+      (i_valid && !i_ready) |=> (i_valid && $stable(i_data)))
+    else $error("sf_serializer: i_valid dropped or i_data changed while i_ready was low");
+  // no event out of nothing: idle without an item offered, it stays idle
+  a_idle: assert property (@(posedge clk) disable iff (rst)
+      (pend_q == '0 && !eos_q && !i_valid) |=> (pend_q == '0 && !eos_q))
+    else $error("sf_serializer: work appeared without an input item");
+  a_channel_range: assert property (@(posedge clk) disable iff (rst)
+      (o_valid && !o_eos) |-> 32'(o_c) < CO)
+    else $error("sf_serializer: event channel %0d, CO is %0d", o_c, CO);
+  // an end-of-step item with spikes would lose its token behind a following item
+  a_eos_no_spikes: assert property (@(posedge clk) disable iff (rst)
+      (i_valid && i_data[0]) |-> i_masks == '0)
+    else $error("sf_serializer: an end-of-step item carries spikes");
+`endif
 endmodule
 
 `default_nettype wire
