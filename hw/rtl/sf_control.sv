@@ -1,4 +1,8 @@
-// sf_control: AXI4-Lite register file (s_axi_control) and the run sequencer.
+// sf_control: the s_axi_control register file and the run sequencer.
+//
+// The AXI4-Lite handshakes are sf_axil_slave's; this module is the register block behind
+// its register port (a write strobe with address, data and byte strobes; a read strobe
+// with the address, answered combinationally) and the ap_ctrl_hs run sequencer.
 //
 // Register map (generated from sw/spikeforge/contract.py, docs/hardware-contract.md):
 // Vitis ap_ctrl_hs block control at 0x00-0x0C, then TIMESTEPS, N_IMAGES, BUILD_ID,
@@ -52,28 +56,51 @@ module sf_control #(
   logic [31:0] timesteps_q, n_images_q, cycles_q;
   logic [sf_params::STATUS_WIDTH-1:0] status_q;
 
-  // ---- write channel: address and data together, one response at a time ----
-  logic wr;
-  assign wr = awvalid && wvalid && !bvalid;
-  assign awready = wr;
-  assign wready = wr;
-  assign bresp = 2'b00;
+  // ---- the AXI4-Lite front end ----
+  logic wr, rd;
+  logic [AW-1:0] wr_addr, rd_addr;
+  logic [31:0] wr_data, rvalue;
+  logic [3:0] wr_strb;
+  sf_axil_slave #(
+      .ADDR_BITS(AW)
+  ) u_axil (
+      .clk,
+      .rst,
+      .s_axil_awaddr(awaddr),
+      .s_axil_awvalid(awvalid),
+      .s_axil_awready(awready),
+      .s_axil_wdata(wdata),
+      .s_axil_wstrb(wstrb),
+      .s_axil_wvalid(wvalid),
+      .s_axil_wready(wready),
+      .s_axil_bresp(bresp),
+      .s_axil_bvalid(bvalid),
+      .s_axil_bready(bready),
+      .s_axil_araddr(araddr),
+      .s_axil_arvalid(arvalid),
+      .s_axil_arready(arready),
+      .s_axil_rdata(rdata),
+      .s_axil_rresp(rresp),
+      .s_axil_rvalid(rvalid),
+      .s_axil_rready(rready),
+      .reg_wr_en(wr),
+      .reg_wr_addr(wr_addr),
+      .reg_wr_data(wr_data),
+      .reg_wr_strb(wr_strb),
+      .reg_rd_en(rd),
+      .reg_rd_addr(rd_addr),
+      .reg_rd_data(rvalue)
+  );
 
   function automatic logic [31:0] merge(input logic [31:0] old, input logic [31:0] data,
                                         input logic [3:0] strb);
     for (int b = 0; b < 4; b++) merge[8*b+:8] = strb[b] ? data[8*b+:8] : old[8*b+:8];
   endfunction
 
-  // ---- read channel ----
-  logic rd;
-  assign rd = arvalid && !rvalid;
-  assign arready = rd;
-  assign rresp = 2'b00;
-
-  logic [31:0] rvalue;
+  // ---- the value read at rd_addr ----
   always_comb begin
     rvalue = '0;
-    case (32'(araddr))
+    case (32'(rd_addr))
       sf_params::REG_CTRL: begin
         rvalue[sf_params::CTRL_AP_START] = ap_start_q;
         rvalue[sf_params::CTRL_AP_DONE] = ap_done_q;
@@ -92,7 +119,7 @@ module sf_control #(
       sf_params::REG_MAX_TIMESTEPS: rvalue = 32'(sf_params::MAX_T);
       default: begin
         for (int i = 0; i < NS; i++) begin
-          if (32'(araddr) == sf_params::SAT_BASE + sf_params::REG_STRIDE * i) begin
+          if (32'(rd_addr) == sf_params::SAT_BASE + sf_params::REG_STRIDE * i) begin
             rvalue = sat[32*i+:32];
           end
         end
@@ -121,37 +148,31 @@ module sf_control #(
       n_images_q <= 32'd1;
       cycles_q <= '0;
       status_q <= '0;
-      bvalid <= 1'b0;
-      rvalid <= 1'b0;
       run_images <= '0;
       run_steps <= '0;
     end else begin
       // bus writes
       if (wr) begin
-        bvalid <= 1'b1;
-        case (32'(awaddr))
+        case (32'(wr_addr))
           sf_params::REG_CTRL:
-          if (wstrb[0]) begin
-            if (wdata[sf_params::CTRL_AP_START]) ap_start_q <= 1'b1;
-            auto_restart_q <= wdata[sf_params::CTRL_AUTO_RESTART];
+          if (wr_strb[0]) begin
+            if (wr_data[sf_params::CTRL_AP_START]) ap_start_q <= 1'b1;
+            auto_restart_q <= wr_data[sf_params::CTRL_AUTO_RESTART];
           end
-          sf_params::REG_GIE: if (wstrb[0]) gie_q <= wdata[sf_params::GIE_ENABLE];
-          sf_params::REG_IER: if (wstrb[0]) ier_q <= wdata[sf_params::IER_WIDTH-1:0];
-          sf_params::REG_ISR: if (wstrb[0]) isr_q <= isr_q ^ wdata[sf_params::IER_WIDTH-1:0];
-          sf_params::REG_TIMESTEPS: timesteps_q <= merge(timesteps_q, wdata, wstrb);
-          sf_params::REG_N_IMAGES: n_images_q <= merge(n_images_q, wdata, wstrb);
+          sf_params::REG_GIE: if (wr_strb[0]) gie_q <= wr_data[sf_params::GIE_ENABLE];
+          sf_params::REG_IER: if (wr_strb[0]) ier_q <= wr_data[sf_params::IER_WIDTH-1:0];
+          sf_params::REG_ISR:
+          if (wr_strb[0]) isr_q <= isr_q ^ wr_data[sf_params::IER_WIDTH-1:0];
+          sf_params::REG_TIMESTEPS: timesteps_q <= merge(timesteps_q, wr_data, wr_strb);
+          sf_params::REG_N_IMAGES: n_images_q <= merge(n_images_q, wr_data, wr_strb);
           default: ;
         endcase
-      end else if (bready) bvalid <= 1'b0;
+      end
       // bus reads (ap_done and ap_ready clear on read)
-      if (rd) begin
-        rvalid <= 1'b1;
-        rdata <= rvalue;
-        if (32'(araddr) == sf_params::REG_CTRL) begin
-          ap_done_q <= 1'b0;
-          ap_ready_q <= 1'b0;
-        end
-      end else if (rready) rvalid <= 1'b0;
+      if (rd && 32'(rd_addr) == sf_params::REG_CTRL) begin
+        ap_done_q <= 1'b0;
+        ap_ready_q <= 1'b0;
+      end
 
       case (state_q)
         IDLE:
@@ -183,7 +204,7 @@ module sf_control #(
         default: state_q <= IDLE;
       endcase
       // a read of CTRL in the FINISH cycle must not hide this run's completion
-      if (rd && 32'(araddr) == sf_params::REG_CTRL && state_q == FINISH) begin
+      if (rd && 32'(rd_addr) == sf_params::REG_CTRL && state_q == FINISH) begin
         ap_done_q <= 1'b1;
         ap_ready_q <= 1'b1;
       end

@@ -34,6 +34,7 @@ MODULES = [
     "sf_stage.sv",
     "sf_input.sv",
     "sf_output.sv",
+    "sf_axil_slave.sv",
     "sf_control.sv",
     "sf_core.sv",
 ]
