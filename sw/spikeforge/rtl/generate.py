@@ -26,6 +26,7 @@ KIND = "RTL configuration"
 MODULES = [
     "sf_util.sv",
     "sf_fifo.sv",
+    "sf_pipe.sv",
     "sf_link.sv",
     "sf_synapse.sv",
     "sf_neuron.sv",
