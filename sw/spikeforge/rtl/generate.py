@@ -29,6 +29,7 @@ MODULES = [
     "sf_pipe.sv",
     "sf_link.sv",
     "sf_synapse.sv",
+    "sf_if_lane.sv",
     "sf_neuron.sv",
     "sf_gate.sv",
     "sf_serializer.sv",
