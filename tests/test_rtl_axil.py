@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import pytest
 
+from rtl_helpers import rtl_root
 from spikeforge.rtl.runner import run_unit_bench
 
 pytestmark = pytest.mark.rtl
 
 
 @pytest.mark.parametrize("addr_bits", [3, 8, 16])
-def test_axil_slave_handshakes_and_register_port(addr_bits, tmp_path):
+def test_axil_slave_handshakes_and_register_port(addr_bits, tmp_path_factory):
     run_unit_bench("sf_axil_slave.sv", {"ADDR_BITS": addr_bits}, "test_sf_axil_slave",
-                   tmp_path / f"axil{addr_bits}")
+                   rtl_root(tmp_path_factory) / f"unit-axil-a{addr_bits}")
