@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from spikeforge.ir import Formats, Network, NeuronLayer, SnnConfig
-from spikeforge.quant import FormatOverflowError, layer_bounds, quantize, signed_bits
+from spikeforge.quant import (
+    FormatOverflowError,
+    initial_membrane,
+    layer_bounds,
+    quantize,
+    signed_bits,
+)
 from spikeforge.simulator import simulate
 
 
@@ -85,3 +91,38 @@ def test_membranes_never_leave_the_reported_bounds(reset):
         np.zeros((1, 6, 6, 2), np.uint8),
     ])
     assert simulate(sized, images, 40).saturation.sum() == 0
+
+
+def test_initial_membrane_is_the_layer_s_own_else_the_config_rule():
+    net = quantize(float_net(0), Formats())
+    layer = net.neuron_layers[0]
+    theta = layer.threshold
+    np.testing.assert_array_equal(initial_membrane(layer, SnnConfig()), np.zeros_like(theta))
+    np.testing.assert_array_equal(initial_membrane(layer, SnnConfig(v_init="half")), theta // 2)
+    layer.v_init = np.array([-3, 0, 7])
+    for v_init in ("zero", "half"):  # the layer's own wins over the config's rule
+        np.testing.assert_array_equal(initial_membrane(layer, SnnConfig(v_init=v_init)),
+                                      [-3, 0, 7])
+    # a float SNN: theta / 2 unrounded
+    assert initial_membrane(float_net(0).neuron_layers[0], SnnConfig(v_init="half"))[0] == 0.5
+
+
+def test_quantize_keeps_the_initial_membrane_as_a_fraction_of_theta():
+    net = float_net(1)
+    net.neuron_layers[0].v_init = np.array([0.0, 0.25, 0.75])
+    q = quantize(net, Formats())
+    layer = q.neuron_layers[0]
+    np.testing.assert_array_equal(layer.v_init, np.floor(np.array([0, 0.25, 0.75]) *
+                                                         layer.threshold).astype(np.int64))
+    assert q.neuron_layers[1].v_init is None
+
+
+def test_bounds_and_range_checks_use_the_layer_s_initial_membrane():
+    net = quantize(float_net(2), Formats(membrane_bits=24))
+    layer = net.neuron_layers[1]
+    low = layer_bounds(net, 1).membrane_min
+    layer.v_init = np.full(layer.channels, low - 1000)
+    assert layer_bounds(net, 1).membrane_min <= low - 1000
+    with pytest.raises(ValueError, match=r"initial membrane \(v_init\) is outside the membrane"):
+        Network(net.name, net.input_shape, net.layers, net.config,
+                Formats(threshold_bits=8, bias_bits=12, membrane_bits=12), net.input_format)

@@ -250,6 +250,9 @@ class NeuronLayer:
     strides: tuple[int, int] = (1, 1)
     pads: Pads = (0, 0, 0, 0)
     scale: float = 1.0  # normalization factor lambda of this layer's ANN activations
+    # (cout,) the membrane of every neuron of a channel at an image's start, in membrane
+    # units; None: the config's rule (``SnnConfig.v_init``), see quant.initial_membrane
+    v_init: np.ndarray | None = None
 
     @property
     def channels(self) -> int:
@@ -358,6 +361,22 @@ class Network:
                 f"Poisson input draws spikes from uint8 values; this network's input is "
                 f"{fmt.bits}-bit {'signed' if fmt.signed else 'unsigned'}: use analog input"
             )
+        for layer in self.neuron_layers:
+            if layer.v_init is None:
+                continue
+            if np.shape(layer.v_init) != (layer.channels,):
+                raise ValueError(
+                    f"layer '{layer.name}': v_init has shape {list(np.shape(layer.v_init))}, "
+                    f"but the layer has {layer.channels} channels"
+                )
+            if self.formats is not None:
+                low, high = self.formats.membrane_min, self.formats.membrane_max
+                if layer.v_init.min() < low or layer.v_init.max() > high:
+                    raise ValueError(
+                        f"layer '{layer.name}': an initial membrane (v_init) is outside the "
+                        f"membrane range {low}..{high} (membrane_bits="
+                        f"{self.formats.membrane_bits})"
+                    )
 
     @property
     def is_integer(self) -> bool:

@@ -2,12 +2,13 @@
 
 ``stem.json`` holds the metadata (shapes, input format, run modes, word widths, build id),
 ``stem.npz`` one array per neuron layer and role (``"{i}.weights"``, ``"{i}.bias"``,
-``"{i}.threshold"``). Loading validates everything it reads: the JSON schema (every field,
-its type and range), each array's presence, shape, dtype and values against the JSON, the
-layer chain, and the build id against the arrays; any failure is a
-:class:`NetworkFileError` naming the file and the field. Arrays load as int64 (integer
-network) or float64 (float SNN) whatever integer or floating dtype the file stores: a
-network is its values, which is also what the build id hashes.
+``"{i}.threshold"``, and ``"{i}.v_init"`` for a layer with its own initial membranes,
+marked ``"v_init": true`` in its JSON entry). Loading validates everything it reads: the
+JSON schema (every field, its type and range), each array's presence, shape, dtype and
+values against the JSON, the layer chain, and the build id against the arrays; any failure
+is a :class:`NetworkFileError` naming the file and the field. Arrays load as int64
+(integer network) or float64 (float SNN) whatever integer or floating dtype the file
+stores: a network is its values, which is also what the build id hashes.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def _layer_meta(layer: NeuronLayer | PoolGate) -> dict[str, Any]:
             "strides": list(layer.strides),
             "pads": list(layer.pads),
             "scale": layer.scale,
-        }
+        } | ({"v_init": True} if layer.v_init is not None else {})
     return {
         "type": "pool_gate",
         "name": layer.name,
@@ -76,6 +77,8 @@ def network_to_dict(net: Network) -> tuple[dict[str, Any], dict[str, np.ndarray]
             arrays[f"{i}.weights"] = layer.weights
             arrays[f"{i}.bias"] = layer.bias
             arrays[f"{i}.threshold"] = layer.threshold
+            if layer.v_init is not None:
+                arrays[f"{i}.v_init"] = layer.v_init
     meta = {
         "format_version": FORMAT_VERSION,
         "name": net.name,
@@ -168,7 +171,7 @@ def _check_arrays(
         f"{i}.{role}"
         for i, entry in enumerate(meta["layers"])
         if entry["type"] == "neuron"
-        for role in ROLES
+        for role in (*ROLES, "v_init") if role in ROLES or entry.get("v_init")
     ]
     extra = sorted(set(arrays) - set(wanted))
     loaded = {}
@@ -183,6 +186,11 @@ def _check_arrays(
             problem = f"has dtype {array.dtype}, but {what}"
         elif array.size == 0:
             problem = "is empty"
+        elif fmt and role == "v_init":
+            low, high = fmt.membrane_min, fmt.membrane_max
+            if array.min() < low or array.max() > high:
+                problem = (f"has an initial membrane outside the membrane range {low}..{high} "
+                           f"(membrane_bits={fmt.membrane_bits})")
         elif fmt:
             problem = _range_problem(role, array, fmt)
         elif not np.isfinite(array).all():
@@ -261,7 +269,9 @@ def _check_chain(meta: dict[str, Any], arrays: dict[str, np.ndarray], stem: Path
                     f"{where} {list(actual)}, but {_listed(expected)} follows from the layers "
                     f"before it and its weights: {FIX}"
                 )
-        for role in ("bias", "threshold"):
+        if entry["type"] == "neuron" and entry.get("v_init"):
+            shapes["v_init"] = arrays[f"{i}.v_init"].shape
+        for role in ("bias", "threshold", "v_init"):
             if role in shapes and shapes[role] != (entry["out_shape"][-1],):
                 raise NetworkFileError(
                     f"{npz_name}: array '{i}.{role}' has shape {list(shapes[role])}, but "
@@ -277,9 +287,12 @@ def _listed(shape: Any) -> str:
 def _network(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Network:
     layers: list[NeuronLayer | PoolGate] = []
     for i, entry in enumerate(meta["layers"]):
-        fields = {k: v for k, v in entry.items() if k != "type"}
+        fields = {k: v for k, v in entry.items() if k not in ("type", "v_init")}
         if entry["type"] == "neuron":
-            layers.append(NeuronLayer(**fields, **{r: arrays[f"{i}.{r}"] for r in ROLES}))
+            v_init = arrays[f"{i}.v_init"] if entry.get("v_init") else None
+            layers.append(
+                NeuronLayer(**fields, **{r: arrays[f"{i}.{r}"] for r in ROLES}, v_init=v_init)
+            )
         else:
             layers.append(PoolGate(**fields))
     return Network(

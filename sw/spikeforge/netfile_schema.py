@@ -84,6 +84,12 @@ def _bool(value: Any) -> bool:
     return value
 
 
+def _choice_true(value: Any) -> bool:
+    if value is not True:
+        raise SchemaProblem(f"must be true (or left out), not {_show(value)}")
+    return True
+
+
 def _positive_number(value: Any) -> int | float:
     """A finite positive number, kept as written (int or float: the build id hashes it)."""
     if not (math.isfinite(_float(value)) and value > 0):
@@ -110,8 +116,9 @@ def _ints(count: int | range, low: int) -> Check:
     return check
 
 
-def _record(fields: dict[str, Check]) -> Check:
-    """A JSON object with exactly these fields, each checked in turn."""
+def _record(fields: dict[str, Check], optional: frozenset[str] = frozenset()) -> Check:
+    """A JSON object with exactly these fields (those in ``optional`` may be left out),
+    each checked in turn."""
 
     def check(value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -121,6 +128,8 @@ def _record(fields: dict[str, Check]) -> Check:
                 raise SchemaProblem("is not a field this spikeforge knows", (key,))
         loaded = {}
         for key, field_check in fields.items():
+            if key not in value and key in optional:
+                continue
             if key not in value:
                 raise SchemaProblem("is missing", (key,))
             try:
@@ -175,7 +184,11 @@ _LAYER = {
             "strides": _PAIR,
             "pads": _PADS,
             "scale": _positive_number,
-        }
+            # true: the layer has its own initial membranes (array '{i}.v_init'); written
+            # only then, so older files and networks without them read as before
+            "v_init": _choice_true,
+        },
+        optional=frozenset({"v_init"}),
     ),
     "pool_gate": _record(
         {

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import UserError
-from .ir import Formats, Network, NeuronLayer, PoolGate
+from .ir import Formats, Network, NeuronLayer, PoolGate, SnnConfig
 
 
 class FormatOverflowError(UserError, ValueError):
@@ -67,6 +67,9 @@ def quantize_layer(layer: NeuronLayer, formats: Formats) -> NeuronLayer:
             f"{theta[c]} = {bias[c]} needs {need} bits, more than --bias-bits "
             f"{formats.bias_bits}; convert with --bias-bits {need}"
         )
+    v_init = None
+    if layer.v_init is not None:  # the same fraction of the integer threshold, rounded down
+        v_init = np.floor(layer.v_init / layer.threshold * theta).astype(np.int64)
     return NeuronLayer(
         name=layer.name,
         kind=layer.kind,
@@ -78,7 +81,20 @@ def quantize_layer(layer: NeuronLayer, formats: Formats) -> NeuronLayer:
         strides=layer.strides,
         pads=layer.pads,
         scale=layer.scale,
+        v_init=v_init,
     )
+
+
+def initial_membrane(layer: NeuronLayer, config: SnnConfig) -> np.ndarray:
+    """(cout,) the membrane every neuron of each channel of ``layer`` starts an image with
+    (docs/spec.md): the layer's own ``v_init`` if it has one, else the config's rule, 0 or
+    floor(theta / 2) (theta / 2 in a float SNN). Every backend takes it from here."""
+    theta = layer.threshold
+    if layer.v_init is not None:
+        return np.asarray(layer.v_init).astype(theta.dtype)
+    if config.v_init == "half":
+        return theta // 2 if theta.dtype.kind in "iu" else theta / 2
+    return np.zeros_like(theta)
 
 
 def quantize(net: Network, formats: Formats) -> Network:
@@ -137,7 +153,7 @@ def layer_bounds(net: Network, index: int) -> LayerBounds:
     i_max = high + layer.bias
     i_min = low + layer.bias
     theta, steps = layer.threshold, net.config.max_timesteps
-    start = theta // 2 if net.config.v_init == "half" else np.zeros_like(theta)
+    start = initial_membrane(layer, net.config)
     if net.config.reset == "subtract":
         high = (
             np.maximum(start, theta - 1)

@@ -21,6 +21,7 @@ from .errors import UserError
 from .ir import Network, NeuronLayer, PoolGate
 from .poisson import poisson_spikes
 from .progress import progress_bar
+from .quant import initial_membrane
 from .tensor_ops import conv2d, conv_fan_out, dense, exact_float_dtype, pad_nhwc
 
 
@@ -130,9 +131,7 @@ class _NeuronState:
             self.fan_out = layer.channels
         if net.formats is not None:
             self.v_min, self.v_max = net.formats.membrane_min, net.formats.membrane_max
-        self.v_start = (self.threshold // 2 if self.exact else self.threshold / 2) * (
-            net.config.v_init == "half"
-        )
+        self.v_start = initial_membrane(layer, net.config).astype(self.vtype)
 
     def current(self, x: np.ndarray) -> np.ndarray:
         """Synaptic current W.x + b for input x (spikes or pixels)."""

@@ -27,6 +27,7 @@ from .. import __version__
 from ..errors import UserError
 from ..ir import Network, NeuronLayer, Shape
 from ..netfile import build_id
+from ..quant import initial_membrane
 from . import GENERATOR
 
 
@@ -60,9 +61,15 @@ def _check(net: Network) -> None:
     if net.config.input_mode == "poisson":
         problems.append("its input is Poisson spikes from spikeforge's own generator, which NIR "
                         "cannot describe; convert with --input analog")
-    if net.config.v_init == "half":
+    starts = [la.name for la in net.neuron_layers if initial_membrane(la, net.config).any()]
+    if net.config.v_init == "half" and all(la.v_init is None for la in net.neuron_layers):
         problems.append("its membranes start at half the threshold; NIR's IF has no initial "
                         "membrane: convert with --v-init zero")
+    elif starts:
+        problems.append(f"the membranes of layer(s) {', '.join(map(repr, starts))} start "
+                        "above or below zero (the config's v_init or a calibrated initial "
+                        "membrane); NIR's IF has no initial membrane: convert with --v-init "
+                        "zero and --calibrate none or bias")
     if problems:
         raise NirExportError(f"network '{net.name}' cannot be written as NIR: "
                              + "; ".join(problems))

@@ -18,6 +18,7 @@ import numpy as np
 from .. import contract
 from ..ir import Network
 from ..netfile import build_id
+from ..quant import initial_membrane
 from .hwdesc import StageHw
 from .tables import GateAxis, SynapseAxis, TileAxis, bits
 
@@ -258,8 +259,7 @@ def package_text(net: Network, stages: list[StageHw], mem_prefix: str = "./") ->
         layer = hw.stage.layer
         thetas += [int(v) for v in layer.threshold]
         biases += [int(v) for v in layer.bias]
-        half = cfg.v_init == "half"
-        vinits += [int(v) // 2 if half else 0 for v in layer.threshold]
+        vinits += [int(v) for v in initial_membrane(layer, cfg)]
     # the core sees the input as stage 0's source: (1, 1, N), (1, L, C) or (H, W, C)
     source = stages[0].stage.source_shape
     links = [source] + [hw.stage.event_shape for hw in stages]
