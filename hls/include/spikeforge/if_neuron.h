@@ -19,6 +19,8 @@
 
 namespace spikeforge {
 
+// V starts at CFG::v_init of its channel (docs/spec.md: the initial membrane), acc at 0;
+// theta is no longer read here (kept so that the callers stay as they are).
 template <class CFG>
 void init_neurons(typename CFG::membrane_t V[CFG::acc_depth][CFG::lanes],
                   typename CFG::acc_t acc[CFG::acc_depth][CFG::lanes],
@@ -31,8 +33,7 @@ init_loop:
             unsigned addr = pos * CFG::groups_out + cg;
             for (unsigned p = 0; p < CFG::lanes; p++) {
 #pragma HLS UNROLL
-                V[addr][p] = CFG::v_init_half ? typename CFG::membrane_t(theta[cg][p] >> 1)
-                                              : typename CFG::membrane_t(0);
+                V[addr][p] = typename CFG::membrane_t(CFG::v_init(cg, p));
                 acc[addr][p] = 0;
             }
         }

@@ -47,7 +47,9 @@ struct conv_config {
     static const unsigned synapse_trip_max = 2;  // synapse iterations per step, at most
     static const bool keep_acc = false;     // the analog first layer: acc = W * x for the whole image
     static const bool reset_zero = false;   // reset to zero, else by subtraction
-    static const bool v_init_half = false;  // V starts at theta / 2, else 0
+    // V at an image's start of output channel cg * lanes + p (docs/spec.md, the initial
+    // membrane, within the membrane range); the generator overrides it with the layer's table
+    static long long v_init(unsigned /*cg*/, unsigned /*p*/) { return 0; }
     static const unsigned membrane_bits = 24, threshold_bits = 16, count_bits = 8;
     typedef ap_int<8> weight_t;
     typedef ap_int<20> bias_t;

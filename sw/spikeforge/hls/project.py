@@ -36,11 +36,12 @@ from ..driver.hwinfo import CORE_VLNV
 from ..errors import UserError
 from ..netfile import build_id
 from ..outdir import staged_output
+from ..quant import initial_membrane
 from ..verify import golden
 from .events import word_cost
 from .plan import GatePlan, NetworkPlan, StagePlan, bits_for
 from .vectors import expected_beats, image_beats, write_input, write_output
-from .weights import layer_header, write_layer_binaries
+from .weights import c_initializer, channel_layout, layer_header, write_layer_binaries
 
 KIND = "HLS project"
 
@@ -131,7 +132,7 @@ def render_sources(plan: NetworkPlan) -> dict[str, str]:
         "stages": plan.stages,
         "neurons": plan.neurons,
         "reset_zero": net.config.reset == "zero",
-        "v_init_half": net.config.v_init == "half",
+        "v_init_table": lambda s: _v_init_table(s, net),
         "stream_depth": plan.options.stream_depth,
         "registers": port_registers(plan),
         "top": TOP,
@@ -149,6 +150,15 @@ def render_sources(plan: NetworkPlan) -> dict[str, str]:
     for stage in plan.neurons:
         files[f"firmware/weights/w{stage.stage}.h"] = layer_header(stage)
     return files
+
+
+def _v_init_table(stage, net) -> str | None:
+    """The C initializer of a neuron stage's initial membranes in (groups_out, lanes)
+    layout (quant.initial_membrane), or None when every one is 0."""
+    v0 = initial_membrane(stage.layer, net.config)
+    if not v0.any():
+        return None
+    return c_initializer(channel_layout(stage, v0)).replace("\n", " ")
 
 
 def contract_header() -> str:
