@@ -13,7 +13,7 @@ from rtl_helpers import rtl_root
 from spikeforge import ir
 from spikeforge.flow import ConvertOptions, run_flow
 from spikeforge.netfile import load_network, save_network
-from spikeforge.passes.calibrate import calibrate, conversion_errors
+from spikeforge.passes.calibrate import V_INIT_FRACTIONS, calibrate, conversion_errors
 from spikeforge.passes.to_snn import build_float_snn
 from spikeforge.quant import FormatOverflowError, largest_weight, quantize
 from spikeforge.verify import compare, golden
@@ -62,7 +62,16 @@ def test_calibrated_network_is_a_network_of_the_spec(level, seed, signed, v_init
     assert [la["name"] for la in chosen] == ["c1", "fc", "out"]
     if level == "bias":
         assert all(la["threshold_factor"] == 1.0 for la in chosen)
-    # saved and loaded through the checked network file, it simulates as it was built
+        assert all(la["v_init_fraction"] is None for la in chosen)
+        assert all(layer.v_init is None for layer in state.int_net.neuron_layers)
+    else:  # full: every layer starts at its own chosen fraction of each channel's threshold
+        for la, layer in zip(chosen, state.int_net.neuron_layers, strict=True):
+            assert la["v_init_fraction"] in V_INIT_FRACTIONS
+            np.testing.assert_array_equal(
+                layer.v_init, np.floor(la["v_init_fraction"] * layer.threshold)
+            )
+    # saved and loaded through the checked network file (initial membranes included), it
+    # simulates as it was built
     save_network(state.int_net, tmp_path / "net")
     loaded = load_network(tmp_path / "net")
     images = state.int_net.input_format.encode(data[:20])
@@ -127,3 +136,39 @@ def test_rtl_equals_golden_on_calibrated_networks(calibrated_nets, tmp_path_fact
     sim = simulate_rtl(dataclasses.replace(net, name=f"{net.name}_cal"), images, 6, root=root)
     verdict = compare(sim.result, golden(net, images, 6))
     assert verdict.ok and sim.result.status == 0, verdict.describe()
+
+
+def test_full_chooses_an_initial_membrane_per_layer_that_never_raises_the_error():
+    # the config's rule (0 or 1/2) is among the candidates at the chosen threshold, so the
+    # predicted error after ``full`` is at most that of the threshold search alone
+    graph, data = _random_graph(3, signed=False)
+    state = _convert(graph, data[:150], "none", v_init="half")
+    args = (state.graph, state.scales, state.int_net.config, state.input_format, data[:150])
+    net, full = calibrate(*args, "full")
+    fractions = [la.v_init_fraction for la in full.layers]
+    assert all(f in V_INIT_FRACTIONS for f in fractions)
+    for layer, fraction in zip(net.neuron_layers, fractions, strict=True):
+        np.testing.assert_allclose(layer.v_init, fraction * layer.threshold)
+    _, bias = calibrate(*args, "bias")
+    # the first layer sees the same input in both: full's candidates include bias's one
+    assert full.layers[0].rms_error_after <= bias.layers[0].rms_error_after + 1e-9
+    summary = full.summary()["layers"]
+    assert [la["v_init_fraction"] for la in summary] == fractions
+
+
+def test_the_report_lists_each_layer_s_initial_membrane():
+    from spikeforge.report import _calibration_lines
+
+    layer = {"name": "c1", "threshold_factor": 0.8, "v_init_fraction": 0.25,
+             "rms_error_before": 0.3, "rms_error_after": 0.2}
+    full = {"level": "full", "timesteps": 4, "images": 10, "layers": [layer]}
+    assert _calibration_lines(full) == [
+        "- calibration: full at T = 4 on 10 images; threshold factors, initial membranes: "
+        "c1 x0.8, V(0) = 0.25 theta (RMS error 0.3 -> 0.2)"
+    ]
+    bias = dict(full, level="bias", layers=[dict(layer, threshold_factor=1.0,
+                                                 v_init_fraction=None)])
+    assert _calibration_lines(bias) == [
+        "- calibration: bias at T = 4 on 10 images; threshold factors: c1 x1 (RMS error 0.3 "
+        "-> 0.2)"
+    ]

@@ -80,6 +80,7 @@ def conversion_report(
         },
         "choices": (conversion or {}).get("choices", []),
         "calibration": (conversion or {}).get("calibration"),
+        "own_v_init": [la.name for la in int_net.neuron_layers if la.v_init is not None],
     }
 
 
@@ -95,13 +96,20 @@ def _calibration_lines(calibration: dict[str, Any] | None) -> list[str]:
     if not calibration or calibration["level"] == "none":
         return ["- calibration: none"]
     factors = ", ".join(
-        f"{la['name']} x{la['threshold_factor']:g} (RMS error {la['rms_error_before']:.3g} -> "
-        f"{la['rms_error_after']:.3g})"
+        f"{la['name']} x{la['threshold_factor']:g}"
+        + (
+            f", V(0) = {la['v_init_fraction']:g} theta"
+            if la.get("v_init_fraction") is not None
+            else ""
+        )
+        + f" (RMS error {la['rms_error_before']:.3g} -> {la['rms_error_after']:.3g})"
         for la in calibration["layers"]
     )
     return [
         f"- calibration: {calibration['level']} at T = {calibration['timesteps']} on "
-        f"{calibration['images']} images; threshold factors: {factors}"
+        f"{calibration['images']} images; threshold factors"
+        + (", initial membranes" if calibration["level"] == "full" else "")
+        + f": {factors}"
     ]
 
 
@@ -114,7 +122,9 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"- build id: `{report['build_id']}`",
         f"- input: {_shape(report['input_shape'])} {_input_kind(report['input_format'])}, "
         f"{cfg['input']} input" + (f" (seed {cfg['seed']})" if cfg["input"] == "poisson" else ""),
-        f"- reset: {cfg['reset']}, initial membrane: {cfg['v_init']}, max-pool: "
+        f"- reset: {cfg['reset']}, initial membrane: {cfg['v_init']}"
+        + (" (calibrated per layer)" if report.get("own_v_init") else "")
+        + ", max-pool: "
         f"{cfg['pool'].replace('_', '-')}, T = {cfg['timesteps']} (run time, at most "
         f"{cfg['max_timesteps']})",
         *[f"- {c['option']}: {c['value'].replace('_', '-')}, chosen because {c['reason']}"

@@ -12,9 +12,14 @@ absorbs the error it inherits.
   after the bias correction it implies, is smallest; then that bias correction. Only
   factors that keep this layer's and the next layer's weights quantizable (at most the
   largest weight at threshold 1) are candidates, so the quantizer never refuses a network
-  calibration made from one it accepted.
+  calibration made from one it accepted. Then, at that threshold, the layer's initial
+  membrane (the same for every neuron of the layer) is chosen among the fractions
+  ``V_INIT_FRACTIONS`` of the threshold, the same way (the config's rule, 0 or 1/2, is
+  among them, so the predicted error never grows); the layer carries it as its own
+  ``v_init`` (docs/spec.md), a fraction of each channel's threshold.
 
-Both change only scales and biases, so the result is an ordinary network of the spec.
+Both change only scales, biases and initial membranes, so the result is an ordinary
+network of the spec.
 """
 
 from __future__ import annotations
@@ -26,12 +31,13 @@ import numpy as np
 from .. import ir
 from ..ann_numpy import iter_activations
 from ..progress import progress_bar
-from ..quant import largest_weight
+from ..quant import initial_membrane, largest_weight
 from ..simulator import BatchRun
 from .to_snn import build_float_snn
 
 CALIBRATION_LEVELS = ("none", "bias", "full")
 THRESHOLD_FACTORS = tuple(np.round(np.arange(0.4, 1.21, 0.1), 1))  # searched by ``full``
+V_INIT_FRACTIONS = (0.0, 0.25, 0.5, 0.75)  # initial membranes (x theta) searched by ``full``
 _ELEMENTS_PER_BATCH = 2e7  # candidates x images x neurons held at once
 
 
@@ -44,6 +50,7 @@ class LayerCalibration:
     bias_shift: np.ndarray  # per channel, added to the bias (threshold units per step)
     rms_error_before: float  # RMS of a - lambda * rate, before (factor 1, no shift) ...
     rms_error_after: float  # ... and as predicted after this layer's calibration
+    v_init_fraction: float | None = None  # ``full``: the initial membrane, x theta
 
 
 @dataclass
@@ -63,6 +70,7 @@ class Calibration:
                 {
                     "name": la.name,
                     "threshold_factor": la.threshold_factor,
+                    "v_init_fraction": la.v_init_fraction,
                     "mean_bias_shift": float(la.bias_shift.mean()),
                     "rms_error_before": la.rms_error_before,
                     "rms_error_after": la.rms_error_after,
@@ -137,26 +145,43 @@ def calibrate(
     factors = np.array(THRESHOLD_FACTORS if level == "full" else (1.0,))
     graph_index = [i for i, la in enumerate(graph.layers) if isinstance(la, ir.Conv2D | ir.Dense)]
     shifts = [np.zeros(layer.channels) for layer in net.neuron_layers]
-    passes = len(net.neuron_layers)
+    rule = 0.5 if config.v_init == "half" else 0.0
+    fractions: list[float | None] = [None] * len(net.neuron_layers)
+    passes = len(net.neuron_layers) * (2 if level == "full" else 1)
     with progress_bar(passes * len(data), "calibration", quiet, unit="img") as bar:
         for k, layer in enumerate(net.neuron_layers):
-            sums = _layer_errors(net, k, graph, graph_index[k], data, factors, batch_size, bar)
+            starts = np.full(len(factors), rule)
+            sums = _layer_errors(
+                net, k, graph, graph_index[k], data, factors, starts, batch_size, bar
+            )
             after = sums.errors_after_shift()
             quantizable = _quantizable(net, k, factors, formats or ir.Formats())
             best = int(np.argmin(np.where(quantizable, after, np.inf)))
-            scales[k] *= float(factors[best])
-            shifts[k] = sums.shifts()[best] / scales[k]
             one = int(np.argmin(np.abs(factors - 1.0)))
+            before = float(sums.rms(sums.squared[one].sum()))
+            factor = float(factors[best])
+            if level == "full":  # the initial membrane at the chosen threshold
+                starts = np.array(V_INIT_FRACTIONS)
+                chosen = np.full(len(starts), factor)
+                sums = _layer_errors(
+                    net, k, graph, graph_index[k], data, chosen, starts, batch_size, bar
+                )
+                after = sums.errors_after_shift()
+                best = int(np.argmin(after))
+                fractions[k] = float(starts[best])
+            scales[k] *= factor
+            shifts[k] = sums.shifts()[best] / scales[k]
             result.layers.append(
                 LayerCalibration(
                     layer.name,
-                    float(factors[best]),
+                    factor,
                     shifts[k],
-                    float(sums.rms(sums.squared[one].sum())),
+                    before,
                     float(sums.rms(after[best])),
+                    fractions[k],
                 )
             )
-            net = _shifted_net(graph, scales, shifts, config, input_format)
+            net = _shifted_net(graph, scales, shifts, fractions, config, input_format)
     return net, result
 
 
@@ -182,8 +207,9 @@ def conversion_errors(
     graph_index = [i for i, la in enumerate(graph.layers) if isinstance(la, ir.Conv2D | ir.Dense)]
     one = np.array([1.0])
     errors = []
-    for k in range(len(net.neuron_layers)):
-        sums = _layer_errors(net, k, graph, graph_index[k], data, one, batch_size, None)
+    for k, layer in enumerate(net.neuron_layers):
+        start = (initial_membrane(layer, net.config) / layer.threshold).reshape(1, -1)
+        sums = _layer_errors(net, k, graph, graph_index[k], data, one, start, batch_size, None)
         errors.append(float(sums.rms(sums.squared[0].sum())))
     return errors
 
@@ -192,12 +218,15 @@ def _shifted_net(
     graph: ir.AnnGraph,
     scales: list[float],
     shifts: list[np.ndarray],
+    fractions: list[float | None],
     config: ir.SnnConfig,
     input_format: ir.InputFormat,
 ) -> ir.Network:
     net = build_float_snn(graph, scales, config, input_format)
-    for layer, shift in zip(net.neuron_layers, shifts, strict=True):
+    for layer, shift, fraction in zip(net.neuron_layers, shifts, fractions, strict=True):
         layer.bias = layer.bias + shift
+        if fraction is not None:
+            layer.v_init = layer.threshold * fraction
     return net
 
 
@@ -208,18 +237,21 @@ def _layer_errors(
     graph_layer: int,
     data: np.ndarray,
     factors: np.ndarray,
+    starts: np.ndarray,
     batch_size: int,
     bar,
 ) -> _ErrorSums:
-    """The conversion error sums of neuron layer ``k`` for each threshold factor, the
-    layers before it as they are in ``net``."""
+    """The conversion error sums of neuron layer ``k`` for each candidate: a threshold
+    factor and an initial membrane in thresholds (``starts``: (K,), or (K, C) per channel),
+    the layers before it as they are in ``net``."""
     layer = net.neuron_layers[k]
     stop = net.layers.index(layer)
     steps = net.config.timesteps
     batch = int(max(1, min(batch_size, _ELEMENTS_PER_BATCH // (len(factors) * layer.neurons))))
     sums = _ErrorSums.zeros(len(factors), layer.channels)
     thresholds = factors.reshape(-1, *([1] * (len(layer.out_shape) + 1)))
-    start = thresholds / 2 if net.config.v_init == "half" else np.zeros_like(thresholds)
+    starts = np.asarray(starts, dtype=np.float64).reshape(len(factors), -1)
+    start = thresholds * starts.reshape(len(factors), *([1] * len(layer.out_shape)), -1)
     for begin in range(0, len(data), batch):
         chunk = data[begin : begin + batch]
         target = next(iter_activations(graph, chunk, len(chunk)))[graph_layer]
