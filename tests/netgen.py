@@ -2,7 +2,8 @@
 model (and the golden model against hand-worked cases).
 
 ``random_network(seed)`` draws layer stacks, shapes, strides, paddings, word widths and run
-modes (reset, input, initial membrane, max-pool mode); weights and thresholds are scaled so
+modes (reset, input, initial membrane, max-pool mode), and for some networks per-layer
+initial membranes; weights and thresholds are scaled so
 that neurons actually spike, and narrow membranes make saturation happen. The input is an
 image (H, W, C), a sequence (L, C) read by Conv1D-like layers (kernels 1 x k), or a
 feature vector (N,) read by dense layers, of uint8 pixels or of 8- or 16-bit signed or
@@ -150,7 +151,28 @@ def random_network(seed: int, max_side: int = 9) -> Network:
             )
         )
         shape, in_max = (units,), 1
+    _own_initial_membranes(seed, layers, formats)
     return Network(f"random{seed}", input_shape, layers, config, formats, input_format)
+
+
+def _own_initial_membranes(seed: int, layers: list, formats: Formats) -> None:
+    """For some networks, layers with their own initial membranes (``NeuronLayer.v_init``):
+    per channel, anywhere from -theta to theta, or an end of the narrowest membrane range
+    the formats allow (rtl_helpers.narrow_membranes) now and then. Drawn from a stream of
+    its own, so the rest of a network is the one its seed gave before."""
+    rng = np.random.default_rng([seed, 25])
+    if rng.random() >= 0.4:
+        return
+    bits = max(formats.threshold_bits + 2, formats.bias_bits)
+    low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    for layer in layers:
+        if not isinstance(layer, NeuronLayer) or rng.random() < 0.3:
+            continue
+        theta = layer.threshold
+        v0 = np.floor(theta * rng.uniform(-1.0, 1.0, size=len(theta))).astype(np.int64)
+        ends = rng.random(len(theta))
+        v0[ends < 0.05], v0[ends > 0.95] = low, high
+        layer.v_init = np.clip(v0, low, high)
 
 
 def random_images(seed: int, net: Network, count: int) -> np.ndarray:
