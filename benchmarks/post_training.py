@@ -8,7 +8,8 @@ exist), and the CIFAR-10 CNN where its data is supplied (``--cifar-model`` with
 normalization, membranes from 0), the same with ``--v-init half --pool running-max``
 (the best uncalibrated modes for plain ReLU at low T), and each calibration level with
 those modes, calibrated at each T, all through the fixed-point golden model on
-the test set; the calibration's wall time per level and T.
+the test set; the calibration's wall time per level and T. ``--timesteps``, ``--levels``,
+``--networks`` and ``--no-baselines`` run a part of the table (a whole run is long).
 """
 
 from __future__ import annotations
@@ -58,15 +59,20 @@ def evaluate(name: str, model_path: Path, dataset, args) -> tuple[list[list[obje
     calibration = dataset.train_images[: args.calibration]
     curves: dict[str, dict[int, float]] = {}
     seconds: dict[str, dict[int, float]] = {}
+    steps, levels = args.timesteps, args.levels
     baselines = {"today": SnnConfig(), "none": SnnConfig(v_init="half", pool="running_max")}
+    if args.no_baselines:
+        baselines = {}
+        state = run_flow(graph, calibration, ConvertOptions(config=SnnConfig()))
+        ann = float((predict(state.graph, images).argmax(axis=1) == labels).mean())
     for label, config in baselines.items():
         state = run_flow(graph, calibration, ConvertOptions(config=config))
-        runs = simulate(state.int_net, images, checkpoints=TIMESTEPS, quiet=False)
-        curves[label] = {t: runs[t].accuracy(labels) for t in TIMESTEPS}
+        runs = simulate(state.int_net, images, checkpoints=steps, quiet=False)
+        curves[label] = {t: runs[t].accuracy(labels) for t in steps}
         ann = float((predict(state.graph, images).argmax(axis=1) == labels).mean())
-    for level in LEVELS:
+    for level in levels:
         curves[level], seconds[level] = {}, {}
-        for t in TIMESTEPS:
+        for t in steps:
             config = SnnConfig(v_init="half", pool="running_max", timesteps=t)
             start = time.perf_counter()
             state = run_flow(graph, calibration, ConvertOptions(config=config, calibrate=level),
@@ -74,11 +80,11 @@ def evaluate(name: str, model_path: Path, dataset, args) -> tuple[list[list[obje
             seconds[level][t] = time.perf_counter() - start
             curves[level][t] = simulate(state.int_net, images, t, quiet=False).accuracy(labels)
     rows = []
-    for t in TIMESTEPS:
+    for t in steps:
         row: list[object] = [name, t, f"{100 * ann:.2f}"]
         for curve in curves.values():
             row.append(f"{100 * curve[t]:.2f} ({100 * (curve[t] - ann):+.2f})")
-        row += [f"{seconds[level][t]:.0f}" for level in LEVELS]
+        row += [f"{seconds[level][t]:.0f}" for level in levels]
         rows.append(row)
     return rows, {"ann": ann, "curves": curves}
 
@@ -90,22 +96,31 @@ def main() -> None:
     p.add_argument("--avgpool-epochs", type=int, default=8)
     p.add_argument("--cifar-model", type=Path, help="plain-ReLU cifar10-cnn .keras")
     p.add_argument("--cifar-dataset", help="cifar10:DIR, the data for --cifar-model")
+    p.add_argument("--timesteps", type=int, nargs="+", default=TIMESTEPS, help="the Ts to run")
+    p.add_argument("--levels", nargs="+", choices=LEVELS, default=LEVELS,
+                   help="the calibration levels to run")
+    p.add_argument("--networks", nargs="+", choices=["mnist-cnn", "lenet-avgpool", "cifar10-cnn"],
+                   help="the networks to run (default: every one given)")
+    p.add_argument("--no-baselines", action="store_true",
+                   help="skip the uncalibrated conversions (today, none)")
     p.set_defaults(calibration=5000)
     args = p.parse_args()
     from spikeforge.datasets import load_dataset
 
     dataset = load_dataset(args.dataset, quiet=True)
-    if not args.avgpool_model.exists():
+    wanted = set(args.networks or ["mnist-cnn", "lenet-avgpool", "cifar10-cnn"])
+    if "lenet-avgpool" in wanted and not args.avgpool_model.exists():
         lenet_avgpool(dataset, args.avgpool_epochs, args.avgpool_model)
     networks = [("mnist-cnn", args.model, dataset), ("lenet-avgpool", args.avgpool_model, dataset)]
     if args.cifar_model and args.cifar_dataset:
         networks.append(("cifar10-cnn", args.cifar_model, load_dataset(args.cifar_dataset)))
+    networks = [entry for entry in networks if entry[0] in wanted]
     rows, results = [], {}
     for name, path, data in networks:
         network_rows, results[name] = evaluate(name, path, data, args)
         rows += network_rows
-    header = ["network", "T", "ANN %", "today %", "none %",
-              *[f"{level} %" for level in LEVELS], *[f"{level} s" for level in LEVELS]]
+    header = ["network", "T", "ANN %", *([] if args.no_baselines else ["today %", "none %"]),
+              *[f"{level} %" for level in args.levels], *[f"{level} s" for level in args.levels]]
     n = args.limit or len(dataset.test_labels)
     body = (
         f"{n} test images, fixed-point golden model; in brackets: minus the ANN. today: "
@@ -129,7 +144,7 @@ def plot(results: dict, path: Path) -> None:
     fig, axes = plt.subplots(1, len(results), figsize=(5.5 * len(results), 4), squeeze=False)
     for ax, (name, result) in zip(axes[0], results.items(), strict=True):
         for label, curve in result["curves"].items():
-            ax.plot(TIMESTEPS, [100 * curve[t] for t in TIMESTEPS], "o-", label=label)
+            ax.plot(list(curve), [100 * curve[t] for t in curve], "o-", label=label)
         ax.axhline(100 * result["ann"], color="k", linestyle="--", alpha=0.6,
                    label=f"ANN ({100 * result['ann']:.2f}%)")
         ax.set_ylim(100 * result["ann"] - 3, 100 * result["ann"] + 0.3)  # lower: off the axis
