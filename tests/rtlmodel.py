@@ -12,6 +12,7 @@ import numpy as np
 
 from spikeforge.ir import Network
 from spikeforge.poisson import poisson_spikes
+from spikeforge.quant import initial_membrane
 from spikeforge.rtl.hwdesc import StageHw
 from spikeforge.rtl.plan import StagePlan, footprint
 from spikeforge.rtl.stages import build_stages
@@ -33,8 +34,7 @@ class _StageModel:
         self.vmin, self.vmax = fmt.membrane_min, fmt.membrane_max
         self.theta = st.layer.threshold.astype(np.int64)
         self.bias = st.layer.bias.astype(np.int64)
-        half = net.config.v_init == "half"
-        self.v_init = self.theta // 2 if half else np.zeros_like(self.theta)
+        self.v_init = initial_membrane(st.layer, net.config).astype(np.int64)
         self.subtract = net.config.reset == "subtract"
         self.sat = 0
         if hw.gate_rows is not None:
