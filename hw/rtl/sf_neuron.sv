@@ -1,16 +1,63 @@
-// sf_neuron: the integrate-and-fire pass of one stage.
+// sf_neuron: the integrate-and-fire pass of one stage (the neuron unit).
 //
-// A pass visits every fire tile (TY x TX output positions, all Co channels) once, in
+// A pass visits every fire tile (TY x TX output positions, all CO channels) once, in
 // row-major tile order, and ends with an end-of-step token. Per neuron (docs/spec.md):
 //   V = V + I + b; clamp to [Vmin, Vmax] (counting clamps); spike = V >= theta;
 //   V -= theta (subtract) or V = 0 (zero) where it spiked; N += spike.
 // At the first step of an image V and N start from v_init and 0 (the stored values are
 // ignored), so no clear pass is needed between images.
 //
-// Pipeline: I issue (tile counter, tables) -> R (bank read addresses) -> A (the banks
-// register them) -> D (bank words, V/N memory reads) -> S1 (V + I + b) -> S2 (clamp) ->
-// S3 (fire, reset, count; V/N write-back) -> S4 (result registers). A tile is issued only when the output FIFO will have room for it and
-// everything in flight (credits).
+// The unit is four parts:
+//   sf_tile_issue     I: the tile counter, the tile tables, credits against out_free
+//   sf_bank_crossbar  R: read addresses to the current banks; D: each member's words back
+//   sf_if_lane        S1-S3: one neuron's arithmetic, TY x TX x CO of them
+//   this module       the V and N memories (one per tile member, a word per tile), the
+//                     result registers, and the pipeline that carries each tile's side
+//                     signals (tile_t, through sf_pipe) alongside
+// Pipeline: I issue -> R (bank read addresses) -> A (the banks register them) -> D (bank
+// words, V/N memory reads) -> S1 (V + I + b) -> S2 (clamp) -> S3 (fire, reset, count; V/N
+// write-back) -> S4 (result registers). Nothing stalls: a tile is issued only when the
+// output FIFO will have room for it and everything in flight (credits).
+//
+// Parameters (sf_stage passes its slice of sf_params):
+//   CO                          output channels
+//   CB                          current bits
+//   OUT_ROWS, OUT_COLS          output positions
+//   TY, TX                      fire tile: TY x TX positions, all CO channels
+//   TILES_Y, TILES_X            fire tiles per pass (rows, columns)
+//   TILE_ORIGIN_Y, TILE_ORIGIN_X aligned tiles: the bank of the tile's first member
+//   BANK_ROWS, BANK_COLS        the synapse array's current banks
+//   BANK_DEPTH_Y, BANK_DEPTH_X  output rows and columns per bank
+//   NSET                        current sets: 1 or 2
+//   KEEP_COUNTS                 1: store the spike counts (a gate or the class layer follows)
+//   NB, VB                      spike count and membrane bits
+//   SB                          V + I + b before the clamp (> VB, > CB, <= 64)
+//   EYB, EXB                    coordinate bits of emitted events
+//   RESET_ZERO                  1: reset to zero, 0: by subtraction
+//   THETA, BIAS, V_INIT         per channel, channel c at [64*c +: 64] (two's complement)
+//   ROW_TILES_FILE, COL_TILES_FILE  the tile tables ($readmemh, sw/spikeforge/rtl/params.py)
+//
+// Ports:
+//   clk, rst                    clock, synchronous active-high reset
+//   start                       begin a pass (only when !busy)
+//   step_first, step_last       the pass is step 0 / step T-1 of an image
+//   read_set                    the current set the pass reads
+//   last_read                   the set's last pass: free it after
+//   step_tag                    t + 1, returned on r_tag
+//   busy                        a pass or its tiles are in the pipeline
+//   issuing                     the pass has tiles or its token left to issue
+//   out_free                    free slots of the output FIFO (credits)
+//   syn_addr, syn_last          per bank: read address, tag the word read (stage R)
+//   syn_rdata, syn_rvalid       per set and bank: the word read, present (stage D)
+//   r_valid                     S4: a result (a tile or the end-of-step token)
+//   r_eos                       the result is the end-of-step token
+//   r_first, r_last, r_tag      the pass's step_first, step_last, step_tag
+//   r_ty, r_tx                  the tile's row and column of tiles
+//   r_oy, r_ox                  the output row of each tile row, column of each tile column
+//   r_spike                     spikes, member-major, channel-minor (valid members only)
+//   r_count                     counts after this step
+//   r_v                         membranes after this step
+//   sat_inc                     clamp events of the tile in S4 (valid members only)
 
 `default_nettype none
 
@@ -69,7 +116,7 @@ module sf_neuron #(
     output logic      [NBK-1:0]             syn_last,
     input  wire logic [NSET*NBK*CO*CB-1:0]  syn_rdata,
     input  wire logic [NSET*NBK-1:0]        syn_rvalid,
-    // results (S3)
+    // results (S4)
     output logic                       r_valid,
     output logic                       r_eos,
     output logic                       r_first,
@@ -85,359 +132,275 @@ module sf_neuron #(
     output logic      [7:0]            sat_inc      // clamp events of the tile in S4
 );
   localparam int TILES = TILES_Y * TILES_X;  // tiles per pass
-  localparam int TILE_INDEX_BITS = sf_util::bits(TILES + 1);  // tile index, TILES = the end token
-  // table layouts (LSB first), per member: valid, bank, address, coordinate; the row
-  // table's bank and address come multiplied by BANK_COLS and BANK_DEPTH_X (adds, no multipliers)
+  localparam int TILE_INDEX_BITS = sf_util::bits(TILES + 1);  // tile index, TILES: the token
   localparam int ROW_BANK_BITS = sf_util::bits(NBK), COL_BANK_BITS = sf_util::bits(BANK_COLS);
-  localparam int COL_ADDR_BITS = sf_util::bits(BANK_DEPTH_X);
-  localparam int OUT_ROW_BITS = sf_util::bits(OUT_ROWS), OUT_COL_BITS = sf_util::bits(OUT_COLS);
-  localparam int ROW_ENTRY_BITS = 1 + ROW_BANK_BITS + DAB + OUT_ROW_BITS, COL_ENTRY_BITS = 1 + COL_BANK_BITS + COL_ADDR_BITS + OUT_COL_BITS;
-  // membrane range, spelled out bit by bit (yosys mis-evaluates a negated size cast)
-  localparam logic signed [SB-1:0] VMAX = {{(SB - VB + 1) {1'b0}}, {(VB - 1) {1'b1}}};
-  localparam logic signed [SB-1:0] VMIN = {{(SB - VB + 1) {1'b1}}, {(VB - 1) {1'b0}}};
+  localparam int PIPE_STAGES = 7;  // behind issue: R, A, D, S1, S2, S3, S4
 
   if (TY > BANK_ROWS || TX > BANK_COLS || TP * CO > 255) begin : g_bad_tile
-    $error("sf_neuron: tile members need distinct banks (TY <= BANK_ROWS, TX <= BANK_COLS), <= 255 lanes");
-  end
-  if (SB > 64 || SB <= VB || SB <= CB) begin : g_bad_width
-    $error("sf_neuron: SB must exceed VB and CB, and be at most 64");
+    $error("sf_neuron: tile members need distinct banks (TY <= BANK_ROWS, TX <= BANK_COLS), %s",
+           "<= 255 lanes");
   end
 
-  logic [TY*ROW_ENTRY_BITS-1:0] rtab[0:TILES_Y-1];
-  logic [TX*COL_ENTRY_BITS-1:0] ctab[0:TILES_X-1];
-  if (ROW_TILES_FILE != "") begin : g_load_rtab
-    initial $readmemh(ROW_TILES_FILE, rtab);
-  end
-  if (COL_TILES_FILE != "") begin : g_load_ctab
-    initial $readmemh(COL_TILES_FILE, ctab);
-  end
+  // a tile's side signals, carried down the pipeline beside its data
+  typedef struct packed {
+    logic eos;                                     // the end-of-step token, no tile
+    logic [TILE_INDEX_BITS-1:0] index;             // index in the pass: V/N memory address
+    logic [TYB-1:0] row;                           // row and column of tiles
+    logic [TXB-1:0] col;
+    logic [TP-1:0] member_valid;                   // members inside the map
+    logic [TP*ROW_BANK_BITS-1:0] member_bank_row;  // their banks (row x BANK_COLS, column)
+    logic [TP*COL_BANK_BITS-1:0] member_bank_col;
+    logic [TP*DAB-1:0] member_addr;                // their bank addresses (read in R)
+    logic [TY*EYB-1:0] out_row;                    // output row of each tile row
+    logic [TX*EXB-1:0] out_col;                    // output column of each tile column
+  } tile_t;
 
-  // ---- I: issue (tile counter and tables) ----
-  logic active_q, first_q, last_q, set_q, last_read_q;
-  logic [NB-1:0] tag_q;
-  logic [TYB-1:0] ty_q;
-  logic [TXB-1:0] tx_q;
-  logic [TILE_INDEX_BITS-1:0] ti_q;
-  logic vr_q, va_q, vd_q, v1_q, v2_q, v3_q, v4_q;
-  logic issue, issue_eos;
-  logic [2:0] inflight;
-  assign inflight = 3'(vr_q) + 3'(va_q) + 3'(vd_q) + 3'(v1_q) + 3'(v2_q) + 3'(v3_q) + 3'(v4_q);
-  assign issue = active_q && (out_free > 9'(inflight));
-  assign issue_eos = ti_q == TILE_INDEX_BITS'(TILES);
-  assign issuing = active_q;
-  assign busy = active_q || vr_q || va_q || vd_q || v1_q || v2_q || v3_q || v4_q;
+  // ---- I: issue ----
+  tile_t tile_i;
+  localparam int TILE_BITS = $bits(tile_i);  // (yosys takes $bits of a signal, not a type)
+  logic issue;
+  logic pass_first, pass_last, pass_set, pass_last_read;
+  logic [NB-1:0] pass_tag;
+  logic [PIPE_STAGES-1:0] pipe_valid;  // [0] R ... [6] S4
+  logic issue_eos;
+  logic [TILE_INDEX_BITS-1:0] issue_index;
+  logic [TYB-1:0] issue_row;
+  logic [TXB-1:0] issue_col;
+  logic [TP-1:0] issue_member_valid;
+  logic [TP*ROW_BANK_BITS-1:0] issue_bank_row;
+  logic [TP*COL_BANK_BITS-1:0] issue_bank_col;
+  logic [TP*DAB-1:0] issue_addr;
+  logic [TY*EYB-1:0] issue_out_row;
+  logic [TX*EXB-1:0] issue_out_col;
+  sf_tile_issue #(
+      .TY(TY),
+      .TX(TX),
+      .TILES_Y(TILES_Y),
+      .TILES_X(TILES_X),
+      .OUT_ROWS(OUT_ROWS),
+      .OUT_COLS(OUT_COLS),
+      .BANK_ROWS(BANK_ROWS),
+      .BANK_COLS(BANK_COLS),
+      .BANK_DEPTH_Y(BANK_DEPTH_Y),
+      .BANK_DEPTH_X(BANK_DEPTH_X),
+      .NB(NB),
+      .EYB(EYB),
+      .EXB(EXB),
+      .PIPE_STAGES(PIPE_STAGES),
+      .ROW_TILES_FILE(ROW_TILES_FILE),
+      .COL_TILES_FILE(COL_TILES_FILE)
+  ) u_issue (
+      .clk,
+      .rst,
+      .start,
+      .step_first,
+      .step_last,
+      .read_set,
+      .last_read,
+      .step_tag,
+      .out_free,
+      .pipe_valid,
+      .busy,
+      .issuing,
+      .pass_first,
+      .pass_last,
+      .pass_set,
+      .pass_last_read,
+      .pass_tag,
+      .issue,
+      .issue_eos,
+      .tile_index(issue_index),
+      .tile_row(issue_row),
+      .tile_col(issue_col),
+      .member_valid(issue_member_valid),
+      .member_bank_row(issue_bank_row),
+      .member_bank_col(issue_bank_col),
+      .member_addr(issue_addr),
+      .out_row(issue_out_row),
+      .out_col(issue_out_col)
+  );
+  assign tile_i.eos = issue_eos;
+  assign tile_i.index = issue_index;
+  assign tile_i.row = issue_row;
+  assign tile_i.col = issue_col;
+  assign tile_i.member_valid = issue_member_valid;
+  assign tile_i.member_bank_row = issue_bank_row;
+  assign tile_i.member_bank_col = issue_bank_col;
+  assign tile_i.member_addr = issue_addr;
+  assign tile_i.out_row = issue_out_row;
+  assign tile_i.out_col = issue_out_col;
 
-  always_ff @(posedge clk) begin
-    if (rst) begin
-      active_q <= 1'b0;
-    end else if (start && !busy) begin
-      active_q <= 1'b1;
-      ty_q <= '0;
-      tx_q <= '0;
-      ti_q <= '0;
-      first_q <= step_first;
-      last_q <= step_last;
-      set_q <= read_set;
-      last_read_q <= last_read;
-      tag_q <= step_tag;
-    end else if (issue) begin
-      if (issue_eos) active_q <= 1'b0;
-      ti_q <= ti_q + 1'b1;
-      if (tx_q == TXB'(TILES_X - 1)) begin
-        tx_q <= '0;
-        ty_q <= ty_q + 1'b1;
-      end else tx_q <= tx_q + 1'b1;
-    end
-  end
+  // ---- R: bank read addresses; A: the banks register them; D: the words arrive ----
+  tile_t tile_r, tile_d;
+  logic valid_r, valid_d;
+  sf_pipe #(
+      .WIDTH(TILE_BITS),
+      .STAGES(1)
+  ) u_pipe_r (
+      .clk,
+      .rst,
+      .i_valid(issue),
+      .i_data(tile_i),
+      .o_valid(valid_r),
+      .o_data(tile_r),
+      .stage_valid(pipe_valid[0+:1])
+  );
+  sf_pipe #(
+      .WIDTH(TILE_BITS),
+      .STAGES(2)
+  ) u_pipe_a_d (
+      .clk,
+      .rst,
+      .i_valid(valid_r),
+      .i_data(tile_r),
+      .o_valid(valid_d),
+      .o_data(tile_d),
+      .stage_valid(pipe_valid[1+:2])
+  );
 
-  logic [TY*ROW_ENTRY_BITS-1:0] rent;
-  logic [TX*COL_ENTRY_BITS-1:0] cent;
-  assign rent = rtab[issue_eos ? 0 : 32'(ty_q)];
-  assign cent = ctab[issue_eos ? 0 : 32'(tx_q)];
+  logic [TP*CO*CB-1:0] member_current;  // D: each member's currents, a stale word as zero
+  sf_bank_crossbar #(
+      .TY(TY),
+      .TX(TX),
+      .CO(CO),
+      .CB(CB),
+      .NSET(NSET),
+      .BANK_ROWS(BANK_ROWS),
+      .BANK_COLS(BANK_COLS),
+      .TILE_ORIGIN_Y(TILE_ORIGIN_Y),
+      .TILE_ORIGIN_X(TILE_ORIGIN_X),
+      .DAB(DAB)
+  ) u_crossbar (
+      .clk,
+      .rst,
+      .req_valid(valid_r),
+      .req_last_read(pass_last_read),
+      .req_member_valid(tile_r.member_valid),
+      .req_bank_row(tile_r.member_bank_row),
+      .req_bank_col(tile_r.member_bank_col),
+      .req_addr(tile_r.member_addr),
+      .syn_addr,
+      .syn_last,
+      .rsp_set(pass_set),
+      .rsp_bank_row(tile_d.member_bank_row),
+      .rsp_bank_col(tile_d.member_bank_col),
+      .syn_rdata,
+      .syn_rvalid,
+      .member_current
+  );
 
-  // registered per member: valid, bank row/column, bank address
-  logic eosr_q;
-  logic [TILE_INDEX_BITS-1:0] tir_q;
-  logic [TYB-1:0] tyr_q;
-  logic [TXB-1:0] txr_q;
-  logic [TP-1:0] mvr_q;
-  logic [TP*ROW_BANK_BITS-1:0] mrb_q;
-  logic [TP*COL_BANK_BITS-1:0] mcb_q;
-  logic [TP*DAB-1:0] maddr_q;
-  logic [TY*EYB-1:0] oyr_q, oy1_q, oy2_q, oy3_q;
-  logic [TX*EXB-1:0] oxr_q, ox1_q, ox2_q, ox3_q;
-  for (genvar dy = 0; dy < TY; dy++) begin : g_my
-    for (genvar dx = 0; dx < TX; dx++) begin : g_mx
-      localparam int M = dy * TX + dx;
-      always_ff @(posedge clk) begin
-        mvr_q[M] <= rent[dy*ROW_ENTRY_BITS] && cent[dx*COL_ENTRY_BITS] && !issue_eos;
-        mrb_q[M*ROW_BANK_BITS+:ROW_BANK_BITS] <= rent[dy*ROW_ENTRY_BITS+1+:ROW_BANK_BITS];
-        mcb_q[M*COL_BANK_BITS+:COL_BANK_BITS] <= cent[dx*COL_ENTRY_BITS+1+:COL_BANK_BITS];
-        maddr_q[M*DAB+:DAB] <= rent[dy*ROW_ENTRY_BITS+1+ROW_BANK_BITS+:DAB] + DAB'(cent[dx*COL_ENTRY_BITS+1+COL_BANK_BITS+:COL_ADDR_BITS]);
-      end
-    end
-  end
-  for (genvar dy = 0; dy < TY; dy++) begin : g_oy
-    always_ff @(posedge clk) oyr_q[dy*EYB+:EYB] <= EYB'(rent[dy*ROW_ENTRY_BITS+1+ROW_BANK_BITS+DAB+:OUT_ROW_BITS]);
-  end
-  for (genvar dx = 0; dx < TX; dx++) begin : g_ox
-    always_ff @(posedge clk) oxr_q[dx*EXB+:EXB] <= EXB'(cent[dx*COL_ENTRY_BITS+1+COL_BANK_BITS+COL_ADDR_BITS+:OUT_COL_BITS]);
-  end
-  always_ff @(posedge clk) begin
-    if (rst) vr_q <= 1'b0;
-    else vr_q <= issue;
-    eosr_q <= issue_eos;
-    tir_q <= ti_q;
-    tyr_q <= ty_q;
-    txr_q <= tx_q;
-  end
+  // ---- S1 .. S3: the lanes (V + I + b, clamp, fire) ----
+  tile_t tile_s3, tile_s4;
+  logic valid_s3, valid_s4;
+  sf_pipe #(
+      .WIDTH(TILE_BITS),
+      .STAGES(3)
+  ) u_pipe_s1_s3 (
+      .clk,
+      .rst,
+      .i_valid(valid_d),
+      .i_data(tile_d),
+      .o_valid(valid_s3),
+      .o_data(tile_s3),
+      .stage_valid(pipe_valid[3+:3])
+  );
 
-  // ---- R: bank reads (each bank serves at most one member) ----
-  for (genvar b = 0; b < NBK; b++) begin : g_bank
-    always_comb begin
-      syn_addr[b*DAB+:DAB] = '0;
-      syn_last[b] = 1'b0;
-      for (int m = 0; m < TP; m++) begin
-        if (mvr_q[m] && 32'(mrb_q[m*ROW_BANK_BITS+:ROW_BANK_BITS]) + 32'(mcb_q[m*COL_BANK_BITS+:COL_BANK_BITS]) == b) begin
-          syn_addr[b*DAB+:DAB] = maddr_q[m*DAB+:DAB];
-          syn_last[b] = vr_q && last_read_q;
-        end
-      end
-    end
-  end
-  // ---- A: the banks register the read addresses; the rest of the tile waits here ----
-  logic eosa_q;
-  logic [TILE_INDEX_BITS-1:0] tia_q;
-  logic [TYB-1:0] tya_q;
-  logic [TXB-1:0] txa_q;
-  logic [TP-1:0] mva_q;
-  logic [TP*ROW_BANK_BITS-1:0] mrba_q;
-  logic [TP*COL_BANK_BITS-1:0] mcba_q;
-  logic [TY*EYB-1:0] oya_q;
-  logic [TX*EXB-1:0] oxa_q;
-  always_ff @(posedge clk) begin
-    if (rst) va_q <= 1'b0;
-    else va_q <= vr_q;
-    eosa_q <= eosr_q;
-    tia_q <= tir_q;
-    tya_q <= tyr_q;
-    txa_q <= txr_q;
-    mva_q <= mvr_q;
-    mrba_q <= mrb_q;
-    mcba_q <= mcb_q;
-    oya_q <= oyr_q;
-    oxa_q <= oxr_q;
-  end
-  // ---- D: the bank words arrive (synchronous reads) ----
-  logic eosd_q;
-  logic [TILE_INDEX_BITS-1:0] tid_q;
-  logic [TYB-1:0] tyd_q;
-  logic [TXB-1:0] txd_q;
-  logic [TP-1:0] mvd_q;
-  logic [TP*ROW_BANK_BITS-1:0] mrbd_q;
-  logic [TP*COL_BANK_BITS-1:0] mcbd_q;
-  logic [TY*EYB-1:0] oyd_q;
-  logic [TX*EXB-1:0] oxd_q;
-  always_ff @(posedge clk) begin
-    if (rst) vd_q <= 1'b0;
-    else vd_q <= va_q;
-    eosd_q <= eosa_q;
-    tid_q <= tia_q;
-    tyd_q <= tya_q;
-    txd_q <= txa_q;
-    mvd_q <= mva_q;
-    mrbd_q <= mrba_q;
-    mcbd_q <= mcba_q;
-    oyd_q <= oya_q;
-    oxd_q <= oxa_q;
-  end
-  // each member's currents, a stale word reading as zero
-  logic [TP*CO*CB-1:0] m_cur;
-  if (TY == BANK_ROWS && TX == BANK_COLS) begin : g_aligned
-    // a tile covers every bank once, each member the same bank in every tile: wires
-    for (genvar dy = 0; dy < TY; dy++) begin : g_my
-      for (genvar dx = 0; dx < TX; dx++) begin : g_mx
-        localparam int B = ((dy + BANK_ROWS - TILE_ORIGIN_Y) % BANK_ROWS) * BANK_COLS + (dx + BANK_COLS - TILE_ORIGIN_X) % BANK_COLS;
-        localparam int M = dy * TX + dx;
-        logic [CO*CB-1:0] word;
-        logic ok;
-        assign word = (NSET > 1 && set_q) ? syn_rdata[((NSET-1)*NBK+B)*CO*CB+:CO*CB]
-                                          : syn_rdata[B*CO*CB+:CO*CB];
-        assign ok = (NSET > 1 && set_q) ? syn_rvalid[(NSET-1)*NBK+B] : syn_rvalid[B];
-        assign m_cur[M*CO*CB+:CO*CB] = ok ? word : '0;
-      end
-    end
-    logic unused_banks;
-    assign unused_banks = ^{mrbd_q, mcbd_q};
-  end else begin : g_mux
-    // an AND-OR multiplexer over the (set, bank) words (a variable part-select would
-    // synthesize to a barrel shifter across all banks' data)
-    for (genvar m = 0; m < TP; m++) begin : g_mcur
-      always_comb begin
-        m_cur[m*CO*CB+:CO*CB] = '0;
-        for (int st = 0; st < NSET; st++) begin
-          for (int b = 0; b < NBK; b++) begin
-            if ((NSET == 1 || 32'(set_q) == st) && syn_rvalid[st*NBK+b] &&
-                32'(mrbd_q[m*ROW_BANK_BITS+:ROW_BANK_BITS]) + 32'(mcbd_q[m*COL_BANK_BITS+:COL_BANK_BITS]) == b) begin
-              m_cur[m*CO*CB+:CO*CB] =
-                  m_cur[m*CO*CB+:CO*CB] | syn_rdata[(st*NBK+b)*CO*CB+:CO*CB];
-            end
-          end
-        end
-      end
-    end
-  end
+  logic [TP*CO*CB-1:0] current_s1_q;  // the members' currents in S1
+  always_ff @(posedge clk) current_s1_q <= member_current;
 
-  // ---- S1: V + I + b ----
-  logic v1_eos_q, v2_eos_q, v3_eos_q;
-  logic [TILE_INDEX_BITS-1:0] ti1_q, ti2_q, ti3_q;
-  logic [TYB-1:0] ty1_q, ty2_q, ty3_q;
-  logic [TXB-1:0] tx1_q, tx2_q, tx3_q;
-  logic [TP-1:0] mv1_q, mv2_q, mv3_q;
-  logic [TP*CO*CB-1:0] cur1_q;
-  logic [TP*CO*VB-1:0] vrd;
-  logic [TP*CO*NB-1:0] nrd;
-  logic [TP*CO*SB-1:0] sum1;
-  logic [TP*CO*NB-1:0] nold1;
-  logic [TP*CO*SB-1:0] sum2_q;
-  logic [TP*CO*NB-1:0] nold2_q, nold3_q;
-  logic [TP*CO*SB-1:0] vclamp2;
-  logic [TP*CO*SB-1:0] vclamp3_q;
-  logic [TP*CO-1:0] sat3_q;  // clamp events, counted in S3 (not behind the clamp's compare)
-
-  always_ff @(posedge clk) begin
-    if (rst) begin
-      v1_q <= 1'b0;
-      v2_q <= 1'b0;
-      v3_q <= 1'b0;
-    end else begin
-      v1_q <= vd_q;
-      v2_q <= v1_q;
-      v3_q <= v2_q;
-    end
-    v1_eos_q <= eosd_q;
-    ti1_q <= tid_q;
-    ty1_q <= tyd_q;
-    tx1_q <= txd_q;
-    mv1_q <= mvd_q;
-    cur1_q <= m_cur;
-    oy1_q <= oyd_q;
-    ox1_q <= oxd_q;
-    v2_eos_q <= v1_eos_q;
-    ti2_q <= ti1_q;
-    ty2_q <= ty1_q;
-    tx2_q <= tx1_q;
-    mv2_q <= mv1_q;
-    sum2_q <= sum1;
-    nold2_q <= nold1;
-    oy2_q <= oy1_q;
-    ox2_q <= ox1_q;
-    v3_eos_q <= v2_eos_q;
-    ti3_q <= ti2_q;
-    ty3_q <= ty2_q;
-    tx3_q <= tx2_q;
-    mv3_q <= mv2_q;
-    vclamp3_q <= vclamp2;
-    sat3_q <= sat2;
-    nold3_q <= nold2_q;
-    oy3_q <= oy2_q;
-    ox3_q <= ox2_q;
-  end
-
-  // ---- S2: clamp; S3: fire, reset, count and write back ----
-  logic [TP*CO*VB-1:0] vnew3;
-  logic [TP*CO*NB-1:0] nnew3;
-  logic [TP*CO-1:0] fire3, sat2;
+  logic [TP*CO*VB-1:0] v_read, v_s3;  // membranes: read (S1), after the step (S3)
+  logic [TP*CO*NB-1:0] count_read, count_s3;  // spike counts: read (S1), after the step (S3)
+  logic [TP*CO-1:0] fire_s3, clamped_s3, spike_s3, sat_s3;
+  logic write_back;  // S3 holds a tile: write its V and N back
+  assign write_back = valid_s3 && !tile_s3.eos;
 
   for (genvar m = 0; m < TP; m++) begin : g_member
-    logic [CO*VB-1:0] vmem[0:TILES-1];
-    logic [CO*VB-1:0] vrd_q;
+    // V and N: one word (CO channels) per tile, read in D, written back in S3
+    logic [CO*VB-1:0] v_mem[0:TILES-1];
+    logic [CO*VB-1:0] v_read_q;
     always_ff @(posedge clk) begin
-      vrd_q <= vmem[32'(tid_q)];
-      if (v3_q && !v3_eos_q) vmem[32'(ti3_q)] <= vnew3[m*CO*VB+:CO*VB];
+      v_read_q <= v_mem[32'(tile_d.index)];
+      if (write_back) v_mem[32'(tile_s3.index)] <= v_s3[m*CO*VB+:CO*VB];
     end
-    assign vrd[m*CO*VB+:CO*VB] = vrd_q;
+    assign v_read[m*CO*VB+:CO*VB] = v_read_q;
     if (KEEP_COUNTS != 0) begin : g_counts
-      logic [CO*NB-1:0] nmem[0:TILES-1];
-      logic [CO*NB-1:0] nrd_q;
+      logic [CO*NB-1:0] count_mem[0:TILES-1];
+      logic [CO*NB-1:0] count_read_q;
       always_ff @(posedge clk) begin
-        nrd_q <= nmem[32'(tid_q)];
-        if (v3_q && !v3_eos_q) nmem[32'(ti3_q)] <= nnew3[m*CO*NB+:CO*NB];
+        count_read_q <= count_mem[32'(tile_d.index)];
+        if (write_back) count_mem[32'(tile_s3.index)] <= count_s3[m*CO*NB+:CO*NB];
       end
-      assign nrd[m*CO*NB+:CO*NB] = nrd_q;
+      assign count_read[m*CO*NB+:CO*NB] = count_read_q;
     end else begin : g_no_counts
-      assign nrd[m*CO*NB+:CO*NB] = '0;
+      assign count_read[m*CO*NB+:CO*NB] = '0;
     end
 
     for (genvar co = 0; co < CO; co++) begin : g_lane
       localparam int I = m * CO + co;
-      // per-channel constants: the low bits of the two's complement fields
-      localparam logic signed [SB-1:0] LANE_THETA = THETA[64*co+:SB];
-      localparam logic signed [SB-1:0] LANE_BIAS = BIAS[64*co+:SB];
-      localparam logic [VB-1:0] LANE_V_INIT = V_INIT[64*co+:VB];
-      // S1 (SB > VB and SB > CB: operands sign-extended by replication)
-      logic signed [SB-1:0] vold, cur_ext;
-      assign cur_ext = {{(SB - CB) {cur1_q[I*CB+CB-1]}}, cur1_q[I*CB+:CB]};
-      assign vold = first_q ? SB'(LANE_V_INIT) : {{(SB - VB) {vrd[I*VB+VB-1]}}, vrd[I*VB+:VB]};
-      assign nold1[I*NB+:NB] = first_q ? '0 : nrd[I*NB+:NB];
-      assign sum1[I*SB+:SB] = vold + cur_ext + LANE_BIAS;
-      // S2
-      logic signed [SB-1:0] sum, v;
-      assign sum = $signed(sum2_q[I*SB+:SB]);
-      always_comb begin
-        sat2[I] = 1'b0;
-        v = sum;
-        if (sum > VMAX) begin
-          v = VMAX;
-          sat2[I] = mv2_q[m];
-        end else if (sum < VMIN) begin
-          v = VMIN;
-          sat2[I] = mv2_q[m];
-        end
-      end
-      assign vclamp2[I*SB+:SB] = v;
-      // S3
-      logic signed [SB-1:0] vc, vr, vnext;
-      logic fire;
-      assign vc = $signed(vclamp3_q[I*SB+:SB]);
-      assign fire = vc >= LANE_THETA;
-      assign vr = RESET_ZERO != 0 ? '0 : vc - LANE_THETA;
-      assign fire3[I] = fire && mv3_q[m];
-      assign vnext = fire ? vr : vc;
-      assign vnew3[I*VB+:VB] = vnext[VB-1:0];  // within [Vmin, Vmax]
-      assign nnew3[I*NB+:NB] = nold3_q[I*NB+:NB] + NB'(fire);
-      logic unused_vnext;
-      assign unused_vnext = ^vnext[SB-1:VB];
+      sf_if_lane #(
+          .CB(CB),
+          .VB(VB),
+          .NB(NB),
+          .SB(SB),
+          .THETA(THETA[64*co+:64]),
+          .BIAS(BIAS[64*co+:64]),
+          .V_INIT(V_INIT[64*co+:64]),
+          .RESET_ZERO(RESET_ZERO)
+      ) u_lane (
+          .clk,
+          .i_first(pass_first),
+          .i_current(current_s1_q[I*CB+:CB]),
+          .i_v(v_read[I*VB+:VB]),
+          .i_count(count_read[I*NB+:NB]),
+          .o_clamped(clamped_s3[I]),
+          .o_fire(fire_s3[I]),
+          .o_v(v_s3[I*VB+:VB]),
+          .o_count(count_s3[I*NB+:NB])
+      );
+      // members outside the map neither spike nor count clamps
+      assign spike_s3[I] = fire_s3[I] && tile_s3.member_valid[m];
+      assign sat_s3[I] = clamped_s3[I] && tile_s3.member_valid[m];
     end
   end
 
   logic [7:0] sat_sum;
   always_comb begin
     sat_sum = '0;
-    for (int i = 0; i < TP * CO; i++) sat_sum = sat_sum + 8'(sat3_q[i]);
+    for (int i = 0; i < TP * CO; i++) sat_sum = sat_sum + 8'(sat_s3[i]);
   end
 
   // ---- S4: results ----
+  sf_pipe #(
+      .WIDTH(TILE_BITS),
+      .STAGES(1)
+  ) u_pipe_s4 (
+      .clk,
+      .rst,
+      .i_valid(valid_s3),
+      .i_data(tile_s3),
+      .o_valid(valid_s4),
+      .o_data(tile_s4),
+      .stage_valid(pipe_valid[6+:1])
+  );
   always_ff @(posedge clk) begin
-    if (rst) v4_q <= 1'b0;
-    else v4_q <= v3_q;
-    r_eos <= v3_eos_q;
-    r_ty <= ty3_q;
-    r_tx <= tx3_q;
-    r_oy <= oy3_q;
-    r_ox <= ox3_q;
-    r_spike <= fire3;
-    r_count <= nnew3;
-    r_v <= vnew3;
-    sat_inc <= v3_q ? sat_sum : 8'd0;
+    r_spike <= spike_s3;
+    r_count <= count_s3;
+    r_v <= v_s3;
+    sat_inc <= valid_s3 ? sat_sum : 8'd0;
   end
-  assign r_valid = v4_q;
-  assign r_first = first_q;
-  assign r_last = last_q;
-  assign r_tag = tag_q;
+  assign r_valid = valid_s4;
+  assign r_eos = tile_s4.eos;
+  assign r_ty = tile_s4.row;
+  assign r_tx = tile_s4.col;
+  assign r_oy = tile_s4.out_row;
+  assign r_ox = tile_s4.out_col;
+  assign r_first = pass_first;
+  assign r_last = pass_last;
+  assign r_tag = pass_tag;
 
-  logic unused;
-  assign unused = ti1_q[0];
+  logic unused_tile_s4;  // S4 needs only the tile's place and the token flag
+  assign unused_tile_s4 = ^{tile_s4.index, tile_s4.member_valid, tile_s4.member_bank_row,
+                            tile_s4.member_bank_col, tile_s4.member_addr};
 endmodule
 
 `default_nettype wire

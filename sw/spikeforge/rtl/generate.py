@@ -30,6 +30,8 @@ MODULES = [
     "sf_link.sv",
     "sf_synapse.sv",
     "sf_if_lane.sv",
+    "sf_tile_issue.sv",
+    "sf_bank_crossbar.sv",
     "sf_neuron.sv",
     "sf_gate.sv",
     "sf_serializer.sv",
