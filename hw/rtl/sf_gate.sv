@@ -19,6 +19,35 @@
 // tile whose window the tile ahead of it is writing takes that tile's new state instead of
 // its stale read), and F registers the emissions (the compare does not reach the output
 // FIFO).
+//
+// Parameters (sf_stage passes its slice of sf_params; only sf_util is read here)
+//   CO                 channels
+//   TY, TX             fire tile rows and columns (members, row-major)
+//   TILES_Y, TILES_X   fire tiles per pass along each axis (the tables' depths)
+//   POOL_ROWS/COLS     pool window
+//   GATE_ROWS/COLS     gate output (pooled map) rows and columns
+//   WINDOW_BANK_ROWS/COLS  window banks per axis: the most windows one tile meets
+//   WINDOW_DEPTH_Y/X   window states per bank along each axis (words: their product)
+//   RUNNING_MAX        1: running max, 0: gate (first highest count wins)
+//   NB                 spike count bits (also the step tag's)
+//   EYB, EXB           coordinate bits of the emitted events
+//   ROW_TABLE_FILE     $readmemh file, one entry per tile row (params.gate_table): per
+//                      window bank {valid, first, address x WINDOW_DEPTH_X, window row,
+//                      per tile row {inside, offset x POOL_COLS}}, LSB first
+//   COL_TABLE_FILE     the same per tile column (address and offset not multiplied)
+//
+// Ports
+//   i_valid            a tile (tiles of a step come in row-major tile order)
+//   i_eos              an end-of-step token (never with i_valid)
+//   i_first            the item belongs to step 0 of an image
+//   i_tag              t + 1 of the item's step
+//   i_ty, i_tx         the tile's indices
+//   i_spike            per member and channel (member-major) its spike this step
+//   i_count            per member and channel its count N, this step's spike included
+//   o_step, o_eos      the item three cycles later (a tile or a token)
+//   o_held             items inside the gate (0 .. 3): the output FIFO's credits
+//   o_valid[g]         window bank g's window emits (with a tile only)
+//   o_y, o_x, o_mask   per window bank its window's coordinates and channel mask
 
 `default_nettype none
 
@@ -71,16 +100,25 @@ module sf_gate #(
     output logic      [GB*EXB-1:0]    o_x,
     output logic      [GB*CO-1:0]     o_mask
 );
-  localparam int POS_BITS = sf_util::bits(POOL_ROWS * POOL_COLS);  // position inside a window
-  localparam int WIN_COL_BITS = sf_util::bits(POOL_COLS);
+  localparam int POS_BITS = sf_util::bits(POOL_ROWS * POOL_COLS);  // position in a window
+  localparam int WIN_COL_BITS = sf_util::bits(POOL_COLS);  // column inside a window
+  localparam int OUT_ROW_BITS = sf_util::bits(GATE_ROWS);
+  localparam int OUT_COL_BITS = sf_util::bits(GATE_COLS);
+  localparam int WIN_WORDS = WINDOW_DEPTH_Y * WINDOW_DEPTH_X;  // window states per bank
+  localparam int WIN_ADDR_BITS = sf_util::bits(WIN_WORDS);  // window bank address
   localparam int WIN_COL_ADDR_BITS = sf_util::bits(WINDOW_DEPTH_X);
-  localparam int OUT_ROW_BITS = sf_util::bits(GATE_ROWS), OUT_COL_BITS = sf_util::bits(GATE_COLS);
-  localparam int WIN_ADDR_BITS = sf_util::bits(WINDOW_DEPTH_Y * WINDOW_DEPTH_X);  // window bank address
   // table layouts (LSB first), per window bank: valid, first, address, coordinate, then
   // per tile member: inside, offset; the row table's address and offsets come multiplied
   // by WINDOW_DEPTH_X and POOL_COLS (adds, no multipliers)
-  localparam int ROW_ENTRY_BITS = 2 + WIN_ADDR_BITS + OUT_ROW_BITS + TY * (1 + POS_BITS);
-  localparam int COL_ENTRY_BITS = 2 + WIN_COL_ADDR_BITS + OUT_COL_BITS + TX * (1 + WIN_COL_BITS);
+  localparam int VALID_AT = 0, FIRST_AT = 1, ADDR_AT = 2;  // the same in both tables
+  localparam int ROW_COORD_AT = ADDR_AT + WIN_ADDR_BITS;
+  localparam int ROW_MEMBERS_AT = ROW_COORD_AT + OUT_ROW_BITS;
+  localparam int ROW_MEMBER_BITS = 1 + POS_BITS;  // inside, offset x POOL_COLS
+  localparam int ROW_ENTRY_BITS = ROW_MEMBERS_AT + TY * ROW_MEMBER_BITS;
+  localparam int COL_COORD_AT = ADDR_AT + WIN_COL_ADDR_BITS;
+  localparam int COL_MEMBERS_AT = COL_COORD_AT + OUT_COL_BITS;
+  localparam int COL_MEMBER_BITS = 1 + WIN_COL_BITS;  // inside, offset
+  localparam int COL_ENTRY_BITS = COL_MEMBERS_AT + TX * COL_MEMBER_BITS;
   localparam int STATE_BITS = NB + POS_BITS + NB;  // per channel: M, P, G
 
   if (GB < 1 || POOL_ROWS < 1 || POOL_COLS < 1) begin : g_bad_geometry
@@ -141,7 +179,32 @@ module sf_gate #(
   for (genvar gy = 0; gy < WINDOW_BANK_ROWS; gy++) begin : g_gy
     for (genvar gx = 0; gx < WINDOW_BANK_COLS; gx++) begin : g_gx
       localparam int G = gy * WINDOW_BANK_COLS + gx;
-      localparam int ROW_OFS = gy * ROW_ENTRY_BITS, COL_OFS = gx * COL_ENTRY_BITS;
+      // this window bank's fields of the tile's table entries
+      logic [ROW_ENTRY_BITS-1:0] row;
+      logic [COL_ENTRY_BITS-1:0] col;
+      assign row = rent[gy*ROW_ENTRY_BITS+:ROW_ENTRY_BITS];
+      assign col = cent[gx*COL_ENTRY_BITS+:COL_ENTRY_BITS];
+      logic [WIN_ADDR_BITS-1:0] row_addr, p_addr;
+      logic [WIN_COL_ADDR_BITS-1:0] col_addr;
+      logic p_bank;
+      assign row_addr = row[ADDR_AT+:WIN_ADDR_BITS];  // window row x WINDOW_DEPTH_X
+      assign col_addr = col[ADDR_AT+:WIN_COL_ADDR_BITS];
+      assign p_addr = row_addr + WIN_ADDR_BITS'(col_addr);
+      assign p_bank = i_valid && row[VALID_AT] && col[VALID_AT];
+      // per tile member (row-major, as the window positions are): inside the window, and
+      // its position there (row offset x POOL_COLS + column offset)
+      logic [TP-1:0] member_in_window;
+      logic [TP*POS_BITS-1:0] member_pos;
+      for (genvar dy = 0; dy < TY; dy++) begin : g_my
+        for (genvar dx = 0; dx < TX; dx++) begin : g_mx
+          localparam int M = dy * TX + dx;
+          localparam int ROW_MEMBER_AT = ROW_MEMBERS_AT + dy * ROW_MEMBER_BITS;
+          localparam int COL_MEMBER_AT = COL_MEMBERS_AT + dx * COL_MEMBER_BITS;
+          assign member_in_window[M] = row[ROW_MEMBER_AT] && col[COL_MEMBER_AT];
+          assign member_pos[M*POS_BITS+:POS_BITS] =
+              row[ROW_MEMBER_AT+1+:POS_BITS] + POS_BITS'(col[COL_MEMBER_AT+1+:WIN_COL_BITS]);
+        end
+      end
       logic bank_q, fresh_q;
       logic [WIN_ADDR_BITS-1:0] addr_q;
       logic [EYB-1:0] oy_q;
@@ -149,20 +212,15 @@ module sf_gate #(
       logic [CO-1:0] found_q;
       logic [CO*NB-1:0] best_q;
       logic [CO*POS_BITS-1:0] best_pos_q;
-      logic [WIN_ADDR_BITS-1:0] p_addr;
-      logic p_bank;
-      assign p_addr = rent[ROW_OFS+2+:WIN_ADDR_BITS] + WIN_ADDR_BITS'(cent[COL_OFS+2+:WIN_COL_ADDR_BITS]);
-      assign p_bank = i_valid && rent[ROW_OFS] && cent[COL_OFS];
       always_ff @(posedge clk) begin
         bank_q <= p_bank;
-        fresh_q <= rent[ROW_OFS+1] && cent[COL_OFS+1];
+        fresh_q <= row[FIRST_AT] && col[FIRST_AT];
         addr_q <= p_addr;
-        oy_q <= EYB'(rent[ROW_OFS+2+WIN_ADDR_BITS+:OUT_ROW_BITS]);
-        ox_q <= EXB'(cent[COL_OFS+2+WIN_COL_ADDR_BITS+:OUT_COL_BITS]);
+        oy_q <= EYB'(row[ROW_COORD_AT+:OUT_ROW_BITS]);
+        ox_q <= EXB'(col[COL_COORD_AT+:OUT_COL_BITS]);
       end
       for (genvar c = 0; c < CO; c++) begin : g_best
         // the first highest count among the tile's spiking members inside the window
-        // (members come in row-major order, as their window positions do)
         logic found;
         logic [NB-1:0] best;
         logic [POS_BITS-1:0] best_pos;
@@ -170,16 +228,12 @@ module sf_gate #(
           found = 1'b0;
           best = '0;
           best_pos = '0;
-          for (int dy = 0; dy < TY; dy++) begin
-            for (int dx = 0; dx < TX; dx++) begin
-              if (rent[ROW_OFS+2+WIN_ADDR_BITS+OUT_ROW_BITS+dy*(1+POS_BITS)] && cent[COL_OFS+2+WIN_COL_ADDR_BITS+OUT_COL_BITS+dx*(1+WIN_COL_BITS)] &&
-                  i_spike[(dy*TX+dx)*CO+c] &&
-                  (!found || i_count[((dy*TX+dx)*CO+c)*NB+:NB] > best)) begin
-                found = 1'b1;
-                best = i_count[((dy*TX+dx)*CO+c)*NB+:NB];
-                best_pos = rent[ROW_OFS+2+WIN_ADDR_BITS+OUT_ROW_BITS+dy*(1+POS_BITS)+1+:POS_BITS] +
-                           POS_BITS'(cent[COL_OFS+2+WIN_COL_ADDR_BITS+OUT_COL_BITS+dx*(1+WIN_COL_BITS)+1+:WIN_COL_BITS]);
-              end
+          for (int m = 0; m < TP; m++) begin
+            if (member_in_window[m] && i_spike[m*CO+c] &&
+                (!found || i_count[(m*CO+c)*NB+:NB] > best)) begin
+              found = 1'b1;
+              best = i_count[(m*CO+c)*NB+:NB];
+              best_pos = member_pos[m*POS_BITS+:POS_BITS];
             end
           end
         end
@@ -192,7 +246,7 @@ module sf_gate #(
 
       // ---- R: the window's state, read at the tile's address as it arrives (the memory's
       // address register is P's) and registered as it comes out ----
-      logic [CO*STATE_BITS-1:0] mem[0:WINDOW_DEPTH_Y*WINDOW_DEPTH_X-1];
+      logic [CO*STATE_BITS-1:0] mem[0:WIN_WORDS-1];
       logic [CO*STATE_BITS-1:0] rd_q, state_q, wd, wd_q, wd2_q;
       // the state reaches E after two more writes: the one of the tile in E while this
       // tile's address went in (fwd2, its state wd2) and the one while it was read (fwd,
@@ -255,8 +309,43 @@ module sf_gate #(
       always_ff @(posedge clk) begin
         if (r_bank_q) mem[r_addr_q] <= wd;
       end
+
+`ifdef SF_ASSERTIONS
+      // the window states as last written, with no read latency and no forward: the state a
+      // tile compares with must be its window's (a stale read or a wrong forward differs)
+      logic [CO*STATE_BITS-1:0] written[0:WIN_WORDS-1];
+      always_ff @(posedge clk) begin
+        if (r_bank_q) written[r_addr_q] <= wd;
+      end
+      a_state_current: assert property (@(posedge clk) disable iff (rst)
+          (r_bank_q && !fresh) |-> state == written[r_addr_q])
+        else $error("sf_gate: bank %0d read a stale state of window address %0d", G, r_addr_q);
+      for (genvar c = 0; c < CO; c++) begin : g_check
+        // within an image a window's M only grows; only the first tile at step 0 restarts it
+        a_count_kept: assert property (@(posedge clk) disable iff (rst)
+            (r_bank_q && !fresh) |-> g_ch[c].m_new >= written[r_addr_q][c*STATE_BITS+:NB])
+          else $error("sf_gate: bank %0d channel %0d lowered the count M of window address %0d",
+                      G, c, r_addr_q);
+      end
+`endif
     end
   end
+
+`ifdef SF_ASSERTIONS
+  a_tile_or_token: assert property (@(posedge clk) disable iff (rst) !(i_valid && i_eos))
+    else $error("sf_gate: a tile and an end-of-step token in the same cycle");
+  a_tile_index: assert property (@(posedge clk) disable iff (rst)
+      i_valid |-> (32'(i_ty) < TILES_Y && 32'(i_tx) < TILES_X))
+    else $error("sf_gate: tile (%0d, %0d) outside the %0d x %0d tiles", i_ty, i_tx, TILES_Y,
+                TILES_X);
+  // the items held fit o_held's two bits (never more than 3: the credits stay exact)
+  a_held_range: assert property (@(posedge clk) disable iff (rst)
+      {1'b0, o_held} == 3'(p_step_q) + 3'(r_step_q) + 3'(f_step_q))
+    else $error("sf_gate: more than 3 items held");
+  a_emit_with_tile: assert property (@(posedge clk) disable iff (rst)
+      (o_valid != '0) |-> (o_step && !o_eos))
+    else $error("sf_gate: emissions without a tile");
+`endif
 endmodule
 
 `default_nettype wire
