@@ -17,7 +17,7 @@ import pytest
 from rtl_helpers import rtl_root
 from spikeforge.ir import conv_output_size
 from spikeforge.rtl.params import gate_table, write_hex
-from spikeforge.rtl.runner import run_unit_bench
+from spikeforge.rtl.runner import run_unit_bench, verilog_string
 from spikeforge.rtl.tables import bits, gate_axis, tile_axis
 
 pytestmark = pytest.mark.rtl
@@ -31,12 +31,6 @@ POOLS = {
     "3x3s2p1": ((7, 7), (3, 3), (2, 2), (1, 1, 1, 1)),
     "2x3": ((5, 8), (2, 3), (2, 3), (0, 0, 1, 1)),
 }
-
-
-def string_parameter(value: str) -> str:
-    """A string parameter for Verilator's -G<name>=<value>: quoted, or it is not a string
-    (the cocotb runner passes -G{name}={value} as is)."""
-    return f'"{value}"'
 
 
 def gate_case(pool_name: str, tile: tuple[int, int], running_max: bool, directory: Path):
@@ -73,8 +67,8 @@ def gate_case(pool_name: str, tile: tuple[int, int], running_max: bool, director
         "NB": COUNT_BITS,
         "EYB": bits(gh) + 1,  # wider than the tables' coordinates: zero-extended
         "EXB": bits(gw) + 1,
-        "ROW_TABLE_FILE": string_parameter(str(row_file)),
-        "COL_TABLE_FILE": string_parameter(str(col_file)),
+        "ROW_TABLE_FILE": verilog_string(str(row_file)),
+        "COL_TABLE_FILE": verilog_string(str(col_file)),
     }
     case = {
         "map": [h, w],
@@ -92,11 +86,11 @@ def gate_case(pool_name: str, tile: tuple[int, int], running_max: bool, director
 @pytest.mark.parametrize("tile", [(1, 1), (2, 2)], ids=["tile1x1", "tile2x2"])
 @pytest.mark.parametrize("pool_name", list(POOLS))
 @pytest.mark.parametrize("mode", ["gate", "running_max"])
-def test_gate_matches_golden(mode, pool_name, tile, tmp_path_factory, monkeypatch):
+def test_gate_matches_golden(mode, pool_name, tile, tmp_path_factory):
     name = f"unit-gate-{mode}-{pool_name}-tile{tile[0]}x{tile[1]}"
     build_dir = rtl_root(tmp_path_factory) / name
     parameters, case_file = gate_case(pool_name, tile, mode == "running_max", build_dir)
-    monkeypatch.setenv("SF_GATE_CASE", str(case_file))
     run_unit_bench(
-        "sf_gate.sv", parameters, "test_sf_gate", build_dir, extra_sources=["sf_util.sv"]
+        "sf_gate.sv", parameters, "test_sf_gate", build_dir, extra_sources=["sf_util.sv"],
+        extra_env={"SF_GATE_CASE": str(case_file)},
     )

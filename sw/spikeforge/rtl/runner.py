@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,21 +132,31 @@ def fill_cache(cache: Path, sim_build: Path) -> None:
         staging.rename(cache)
 
 
+def verilog_string(text: str) -> str:
+    """``text`` as a string parameter value for :func:`run_unit_bench` (quoted)."""
+    return f'"{text}"'
+
+
 def run_unit_bench(
     source: str,
-    parameters: dict[str, int],
+    parameters: Mapping[str, int | str],
     test_module: str,
     build_dir: Path,
     extra_sources: Sequence[Path | str] = (),
+    extra_env: Mapping[str, str] | None = None,
 ) -> None:
     """Verilate one module of hw/rtl (``source``, its top named after the file) with
-    ``parameters`` (the bench reads them from $SF_<NAME>) and its assertions on, and run
-    the cocotb ``test_module`` of sim/ on it; RtlSimError unless every test passes (a
-    failed assertion stops the simulator: the error names it). ``extra_sources`` (a
-    package, helper modules; names relative to hw/rtl or paths) are compiled before it.
-    Benches whose ``build_dir`` share a parent share Verilator's library objects."""
+    ``parameters`` (the bench reads them from $SF_<NAME>; a str goes to Verilator's -G as
+    is: a literal such as ``64'hff``, or a string through :func:`verilog_string`) and its
+    assertions on, and run the cocotb ``test_module`` of sim/ on it with ``extra_env``
+    set; RtlSimError unless every test passes (a failed assertion stops the simulator:
+    the error names it). ``extra_sources`` (a package, helper modules; names relative to
+    hw/rtl or paths) are compiled before it. Benches whose ``build_dir`` share a parent
+    share Verilator's library objects."""
     from cocotb_tools.runner import get_results
 
+    env = {f"SF_{name}": str(value) for name, value in parameters.items()}
+    env.update(extra_env or {})
     top = Path(source).stem
     sources = [rtl_dir() / name for name in [*extra_sources, source]]
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -178,7 +188,7 @@ def run_unit_bench(
                 build_dir=build_dir,
                 test_dir=build_dir,
                 parameters=parameters,
-                extra_env={f"SF_{name}": str(value) for name, value in parameters.items()},
+                extra_env=env,
                 results_xml=str(build_dir / "results.xml"),
                 log_file=log,
             )
