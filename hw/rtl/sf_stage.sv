@@ -430,7 +430,8 @@ module sf_stage #(
 
   sf_fifo #(
       .WIDTH(IW),
-      .DEPTH(FIFO_DEPTH)
+      .DEPTH(FIFO_DEPTH),
+      .CREDITED(1'b1)  // credits guarantee room for every push (asserted)
   ) u_fifo (
       .clk,
       .rst,
