@@ -3,11 +3,11 @@
 // s_axi_control and interrupt.
 //
 //   in_r -> sf_input -> sf_stage 0 -> sf_link -> sf_stage 1 -> ... -> sf_output -> out_r
-//                                sf_control (registers, ap_ctrl, run)
+//   s_axi_control -> sf_control (sf_axil_slave; registers, ap_ctrl, run)
 //
 // Everything network-specific comes from the generated package sf_params and its memory
-// files (sw/spikeforge/rtl); the logic here and in the modules is the same for every
-// network.
+// files (sw/spikeforge/rtl): sf_stage reads its layer's slice and passes it to the modules
+// below it as parameters; the logic is the same for every network.
 
 `default_nettype none
 
