@@ -15,24 +15,13 @@ import random
 from collections import deque
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotb.triggers import ReadOnly, RisingEdge
+from stream_bench import start_stream_bench
 
 DEPTH = int(os.environ["SF_DEPTH"])
 WIDTH = int(os.environ["SF_WIDTH"])
 CREDITED = int(os.environ.get("SF_CREDITED", "0"))
 MASK = (1 << WIDTH) - 1
-
-
-async def start(dut) -> None:
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rst.value = 1
-    dut.i_valid.value = 0
-    dut.i_data.value = 0
-    dut.o_ready.value = 0
-    await ClockCycles(dut.clk, 3)
-    dut.rst.value = 0
-    await RisingEdge(dut.clk)
 
 
 def check(dut, model: deque, cycle: int) -> None:
@@ -80,7 +69,7 @@ async def traffic(
 @cocotb.test()
 async def random_stalls_match_the_model(dut):
     """Order, head, free count, full and empty under random stalls on both sides."""
-    await start(dut)
+    await start_stream_bench(dut)
     rng = random.Random(1000 * DEPTH + WIDTH)
     model: deque = deque()
     seen: set[int] = set()
@@ -93,7 +82,7 @@ async def random_stalls_match_the_model(dut):
 
 @cocotb.test()
 async def fills_to_depth_and_drains_in_order(dut):
-    await start(dut)
+    await start_stream_bench(dut)
     model: deque = deque()
     dut.o_ready.value = 0
     for cycle in range(DEPTH + (0 if CREDITED else 3)):  # nobody reads: fill it
@@ -127,7 +116,7 @@ async def full_refuses_a_push_even_while_popping(dut):
     """i_ready depends on the count only: a full FIFO popped this cycle still refuses."""
     if CREDITED:
         return  # a credited producer never offers into a full FIFO
-    await start(dut)
+    await start_stream_bench(dut)
     model: deque = deque()
     rng = random.Random(DEPTH)
     await traffic(dut, model, 4 * DEPTH, 1.0, 0.0, rng)
@@ -143,7 +132,7 @@ async def full_refuses_a_push_even_while_popping(dut):
 @cocotb.test()
 async def one_item_per_cycle_through(dut):
     """Pushing and popping every cycle: the head is there the cycle after its push."""
-    await start(dut)
+    await start_stream_bench(dut)
     model: deque = deque()
     dut.o_ready.value = 1
     outputs = 0

@@ -9,22 +9,15 @@ from __future__ import annotations
 import os
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
+from stream_bench import start_stream_bench
 
 DEPTH = int(os.environ["SF_DEPTH"])
 
 
 @cocotb.test()
 async def push_into_a_full_credited_fifo(dut):
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rst.value = 1
-    dut.i_valid.value = 0
-    dut.i_data.value = 0
-    dut.o_ready.value = 0
-    await ClockCycles(dut.clk, 3)
-    dut.rst.value = 0
-    await RisingEdge(dut.clk)
+    await start_stream_bench(dut)
     for item in range(DEPTH + 1):
         dut.i_valid.value = 1
         dut.i_data.value = item

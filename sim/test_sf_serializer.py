@@ -16,8 +16,8 @@ import random
 from dataclasses import dataclass
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotb.triggers import ReadOnly, RisingEdge
+from stream_bench import start_stream_bench
 
 MS = int(os.environ["SF_MS"])
 CO = int(os.environ["SF_CO"])
@@ -75,17 +75,6 @@ def one_spike_item(rng: random.Random) -> Item:
     return Item(False, members)
 
 
-async def start(dut) -> None:
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rst.value = 1
-    dut.i_valid.value = 0
-    dut.i_data.value = 0
-    dut.o_ready.value = 0
-    await ClockCycles(dut.clk, 3)
-    dut.rst.value = 0
-    await RisingEdge(dut.clk)
-
-
 def observed(dut) -> Event:
     if dut.o_eos.value:
         return (1, 0, 0, 0)
@@ -141,7 +130,7 @@ def compare(got: list[Event], items: list[Item], what: str) -> None:
 async def items_become_their_events_in_order(dut):
     """Random items (spikes at several densities, tokens, empty items) under random gaps
     and backpressure: the events of the model, in order."""
-    await start(dut)
+    await start_stream_bench(dut)
     rng = random.Random(MS * 1000 + CO * 10 + YB)
     phases = [(0.9, 0.3, 0.3), (0.3, 0.9, 0.5), (1.0, 1.0, 0.2), (0.6, 0.6, 1.0), (1.0, 0.5, 0.05)]
     for p_valid, p_ready, density in phases:
@@ -154,7 +143,7 @@ async def items_become_their_events_in_order(dut):
 async def one_event_per_cycle(dut):
     """With items always offered and events always taken, the events leave back to back:
     one-spike items and tokens at full rate, and items of several spikes without a gap."""
-    await start(dut)
+    await start_stream_bench(dut)
     rng = random.Random(7)
     several = [random_item(rng, 0.1, 0.0, 0.5) for _ in range(40)]
     for items in (
@@ -169,7 +158,7 @@ async def one_event_per_cycle(dut):
 @cocotb.test()
 async def tokens_alone_pass(dut):
     """Steps without spikes: a run of end-of-step items is a run of tokens."""
-    await start(dut)
+    await start_stream_bench(dut)
     rng = random.Random(3)
     items = [Item(True, tuple((0, 0, 0) for _ in range(MS))) for _ in range(10)]
     got, _ = await stream(dut, items, 0.7, 0.7, rng)

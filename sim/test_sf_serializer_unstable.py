@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
+from stream_bench import start_stream_bench
 
 MS = int(os.environ["SF_MS"])
 CO = int(os.environ["SF_CO"])
@@ -20,14 +20,7 @@ XB = int(os.environ["SF_XB"])
 
 @cocotb.test()
 async def withdraw_an_offered_item(dut):
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rst.value = 1
-    dut.i_valid.value = 0
-    dut.i_data.value = 0
-    dut.o_ready.value = 0
-    await ClockCycles(dut.clk, 3)
-    dut.rst.value = 0
-    await RisingEdge(dut.clk)
+    await start_stream_bench(dut)
     two_spikes = 0b11 << (1 + YB + XB)  # member 0, channels 0 and 1
     dut.i_valid.value = 1
     dut.i_data.value = two_spikes
