@@ -137,7 +137,8 @@ def some_membrane(rng: random.Random) -> int:
 @cocotb.test()
 async def random_neurons_at_full_rate(dut):
     """A new random neuron every cycle: any membrane, current and count, a first step one
-    time in eight (its stored V and N must be ignored)."""
+    time in eight (its stored V and N must be ignored), a third of them with V + I + b
+    at a bound of the membrane range, one past it, at the threshold or one below."""
     await start(dut)
     rng = random.Random(f"{CB} {VB} {NB} {THETA} {BIAS}")
     neurons = [
@@ -145,6 +146,11 @@ async def random_neurons_at_full_rate(dut):
                rng.randint(0, (1 << NB) - 2))
         for _ in range(3000)
     ]
+    for neuron in neurons[::3]:  # V + I + b just at a clamp bound or the threshold
+        target = rng.choice([V_MAX, V_MAX + 1, V_MIN, V_MIN - 1, THETA, THETA - 1])
+        v_start = V_INIT if neuron.first else neuron.v
+        if I_MIN <= target - v_start - BIAS <= I_MAX:
+            neuron.current = target - v_start - BIAS
     for cycle in range(len(neurons) + LATENCY):
         if cycle < len(neurons):
             drive(dut, neurons[cycle])
