@@ -28,6 +28,8 @@ MODULES = [
     "sf_fifo.sv",
     "sf_pipe.sv",
     "sf_link.sv",
+    "sf_event_dispatch.sv",
+    "sf_accumulator_bank.sv",
     "sf_synapse.sv",
     "sf_if_lane.sv",
     "sf_tile_issue.sv",
