@@ -12,21 +12,11 @@ import os
 import random
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotb.triggers import ReadOnly, RisingEdge
+from stream_bench import start_stream_bench
 
 DEPTH = int(os.environ["SF_DEPTH"])
 WIDTH = int(os.environ["SF_WIDTH"])
-
-
-async def start(dut) -> None:
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rst.value = 1
-    dut.i_valid.value = 0
-    dut.i_data.value = 0
-    dut.o_ready.value = 0
-    await ClockCycles(dut.clk, 3)
-    dut.rst.value = 0
 
 
 async def transfer(dut, items: int, p_push: float, p_pop: float, rng: random.Random) -> list[int]:
@@ -54,7 +44,7 @@ async def transfer(dut, items: int, p_push: float, p_pop: float, rng: random.Ran
 
 @cocotb.test()
 async def every_item_comes_out_once_in_order(dut):
-    await start(dut)
+    await start_stream_bench(dut)
     rng = random.Random(DEPTH)
     for p_push, p_pop in ((0.9, 0.3), (0.3, 0.9), (1.0, 1.0), (0.6, 0.6)):
         items = 40 * DEPTH + 50
@@ -65,7 +55,7 @@ async def every_item_comes_out_once_in_order(dut):
 
 @cocotb.test()
 async def holds_depth_plus_one_then_refuses(dut):
-    await start(dut)
+    await start_stream_bench(dut)
     accepted = 0
     dut.i_valid.value = 1
     for cycle in range(DEPTH + 10):  # nobody reads: fill it
@@ -81,7 +71,7 @@ async def holds_depth_plus_one_then_refuses(dut):
 
 @cocotb.test()
 async def one_item_per_cycle(dut):
-    await start(dut)
+    await start_stream_bench(dut)
     dut.o_ready.value = 1
     dut.i_valid.value = 1
     outputs = 0

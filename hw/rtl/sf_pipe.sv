@@ -4,7 +4,8 @@
 // the core issue on credits, so nothing downstream ever waits). The valid bits reset;
 // the data does not (it means something only where its valid bit is set). To carry
 // several side signals, pack them into a `typedef struct packed` in the module that owns
-// them, pass $bits() of it as WIDTH and assign the struct to i_data and o_data.
+// them, pass $bits() of a signal of that struct as WIDTH (yosys rejects $bits of a
+// type; or spell the width out) and assign the struct to i_data and o_data.
 //
 // Parameters:
 //   WIDTH    data bits per item (>= 1)
